@@ -1,0 +1,1 @@
+"""Turnkey CRM services: contacts, deals, marketing, support, and their shared kernel in `common`."""

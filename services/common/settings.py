@@ -1,0 +1,50 @@
+"""Twelve-factor settings: everything comes from environment variables (see README)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORTS = {"contacts": 4001, "deals": 4002, "marketing": 4003, "support": 4004}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path = field(default_factory=lambda: Path(".data"))
+    mongodb_url: str | None = None
+    amqp_url: str | None = None
+    exchange: str = "turnkey"
+    log_level: str = "INFO"
+    env: str = "development"
+    relay_interval: float = 1.0
+    max_deliveries: int = 5
+
+    @property
+    def db_name(self) -> str:
+        """One database per service (DESIGN.md §1)."""
+        return f"turnkey_{self.service}"
+
+    @classmethod
+    def from_env(cls, service: str) -> "Settings":
+        up = service.upper()
+        return cls(
+            service=service,
+            host=_env(f"{up}_HOST", _env("TURNKEY_HOST", "127.0.0.1")),
+            port=int(_env(f"{up}_PORT", str(DEFAULT_PORTS.get(service, 0)))),
+            data_dir=Path(_env("TURNKEY_DATA_DIR", ".data")),
+            mongodb_url=_env("MONGODB_URL"),
+            amqp_url=_env("AMQP_URL"),
+            exchange=_env("TURNKEY_EXCHANGE", "turnkey"),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            env=_env("TURNKEY_ENV", "development"),
+            relay_interval=float(_env("TURNKEY_RELAY_INTERVAL", "1.0")),
+            max_deliveries=int(_env("TURNKEY_MAX_DELIVERIES", "5")),
+        )

@@ -1,0 +1,496 @@
+"""The Store port: one narrow async interface every service persists through.
+
+The semantics live here, once: ids, `version` for optimistic concurrency, timestamps, the
+transactional outbox, tombstones for deletes, the applied-event guard of idempotent consumers,
+keyset (cursor) pagination and the filter subset. An adapter implements only the primitive
+`_`-methods, so SQLite and MongoDB/FerretDB cannot drift apart in behaviour (one contract suite,
+tests/contract/test_store.py, runs against both).
+
+Documents are JSON-compatible dicts. Public documents carry `id`, `version`, `created_at`,
+`updated_at` and their own fields; fields starting with `_` are internal:
+
+- `_outbox`: events written in the *same single-document write* as the change they describe
+  (no multi-document transactions exist on FerretDB 1.x, so the outbox rides inside the document);
+  `_pending` marks documents whose outbox the relay still has to publish.
+- `_deleted`: a tombstone. `delete()` wipes the document's fields and keeps only the pending
+  events; the relay publishes them and then removes the tombstone for good.
+- `_seen`: ids of the last events applied to this document by a consumer, so a redelivered event
+  changes nothing (see `mutate(event_id=...)`).
+
+Filter subset (documented in docs/store.md): equality `{field: scalar}`, `$eq $ne $gt $gte $lt
+$lte $in $nin $exists`, combined with `$and`/`$or`; dotted paths address nested fields; values are
+scalars (str, int, float, bool, None). Anything else raises InvalidFilterError.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..envelope import Envelope
+from ..errors import (
+    AlreadyApplied,
+    ConflictError,
+    DuplicateKeyError,
+    InvalidFilterError,
+    NotFoundError,
+)
+from ..ids import new_id, now_iso
+
+Doc = dict[str, Any]
+Filter = dict[str, Any]
+Sort = Sequence[tuple[str, int]]
+
+FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+COLLECTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}
+INTERNAL = ("_id", "_outbox", "_pending", "_deleted", "_seen")
+SEEN_KEEP = 200  # how many applied event ids a document remembers
+OUTBOX_COLLECTION = "outbox"
+MAX_PAGE = 500
+MAX_RETRIES = 20
+
+
+@dataclass
+class Page:
+    items: list[Doc]
+    has_next: bool
+    has_previous: bool
+    start_cursor: str | None
+    end_cursor: str | None
+    cursors: list[str]
+
+
+def check_collection(name: str) -> str:
+    if not COLLECTION_RE.match(name):
+        raise InvalidFilterError(f"invalid collection name {name!r}")
+    return name
+
+
+def check_field(name: str) -> str:
+    if name == "id":
+        return "_id"
+    if not FIELD_RE.match(name):
+        raise InvalidFilterError(f"invalid field name {name!r}")
+    return name
+
+
+def _check_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise InvalidFilterError(f"filter values must be scalars, got {type(value).__name__}")
+
+
+def normalize_filter(flt: Filter | None) -> Filter:
+    """Validate a filter against the documented subset and rename `id` to `_id`."""
+    if not flt:
+        return {}
+    if not isinstance(flt, dict):
+        raise InvalidFilterError("a filter is a mapping")
+    out: Filter = {}
+    for key, cond in flt.items():
+        if key in ("$and", "$or"):
+            if not isinstance(cond, list) or not cond:
+                raise InvalidFilterError(f"{key} takes a non-empty list")
+            out[key] = [normalize_filter(c) for c in cond]
+            continue
+        if key.startswith("$"):
+            raise InvalidFilterError(f"unsupported operator {key}")
+        fld = check_field(key)
+        if isinstance(cond, dict):
+            if not cond:
+                raise InvalidFilterError(f"empty condition for {key}")
+            ops: dict[str, Any] = {}
+            for op, val in cond.items():
+                if op not in COMPARISONS:
+                    raise InvalidFilterError(f"unsupported operator {op}")
+                if op in ("$in", "$nin"):
+                    if not isinstance(val, (list, tuple)):
+                        raise InvalidFilterError(f"{op} takes a list")
+                    ops[op] = [_check_scalar(v) for v in val]
+                elif op == "$exists":
+                    ops[op] = bool(val)
+                else:
+                    ops[op] = _check_scalar(val)
+            out[fld] = ops
+        else:
+            out[fld] = _check_scalar(cond)
+    return out
+
+
+def normalize_sort(sort: Sort | None) -> list[tuple[str, int]]:
+    spec = [(check_field(f), 1 if d >= 0 else -1) for f, d in (sort or [])]
+    if not any(f == "_id" for f, _ in spec):
+        spec.append(("_id", spec[-1][1] if spec else 1))
+    return spec
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except Exception as exc:  # any malformed cursor is the caller's error, typed
+        raise InvalidFilterError("invalid cursor") from exc
+    if not isinstance(values, list) or len(values) != n:
+        raise InvalidFilterError("invalid cursor")
+    return [_check_scalar(v) for v in values]
+
+
+def get_path(doc: Doc, path: str) -> Any:
+    cur: Any = doc
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def keyset_filter(spec: list[tuple[str, int]], values: list[Any]) -> Filter:
+    """(f1 > v1) OR (f1 = v1 AND f2 > v2) OR ... in each field's direction."""
+    branches = []
+    for i, (fld, direction) in enumerate(spec):
+        branch: Filter = {f: {"$eq": values[j]} for j, (f, _) in enumerate(spec[:i])}
+        branch[fld] = {"$gt" if direction > 0 else "$lt": values[i]}
+        branches.append(branch)
+    return {"$or": branches}
+
+
+def public(doc: Doc | None) -> Doc | None:
+    if doc is None or doc.get("_deleted"):
+        return None
+    out = {k: v for k, v in doc.items() if k not in INTERNAL}
+    out["id"] = doc["_id"]
+    return out
+
+
+def _body(doc: Doc) -> Doc:
+    """The caller-owned part of a public document (drops the fields the store manages)."""
+    return {
+        k: v
+        for k, v in doc.items()
+        if k not in ("id", "version", "created_at", "updated_at") and k not in INTERNAL
+    }
+
+
+class Store(ABC):
+    """Async document store with optimistic concurrency and a built-in outbox."""
+
+    def __init__(self) -> None:
+        self.outbox_signal = asyncio.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    @abstractmethod
+    async def connect(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> bool: ...
+
+    # ---- primitives an adapter implements ---------------------------------------------------
+    @abstractmethod
+    async def _insert(self, coll: str, doc: Doc) -> None:
+        """Insert a raw document; DuplicateKeyError on an `_id` or unique-index clash."""
+
+    @abstractmethod
+    async def _get(self, coll: str, id: str) -> Doc | None: ...
+
+    @abstractmethod
+    async def _replace(self, coll: str, id: str, expected_version: int, doc: Doc) -> bool:
+        """Replace the document iff it is at `expected_version`; False when it is not."""
+
+    @abstractmethod
+    async def _delete(self, coll: str, id: str, expected_version: int) -> bool: ...
+
+    @abstractmethod
+    async def _find(self, coll: str, flt: Filter, sort: list[tuple[str, int]], limit: int) -> list[Doc]: ...
+
+    @abstractmethod
+    async def _count(self, coll: str, flt: Filter) -> int: ...
+
+    @abstractmethod
+    async def _group(self, coll: str, flt: Filter, by: list[str], sums: list[str]) -> list[Doc]:
+        """Rows of {"key": {field: value}, "count": n, "sum": {field: total}}."""
+
+    @abstractmethod
+    async def _ensure_index(self, coll: str, fields: list[tuple[str, int]], unique: bool, name: str) -> None: ...
+
+    @abstractmethod
+    async def collections(self) -> list[str]: ...
+
+    # ---- public API ----------------------------------------------------------------------
+    async def ensure_index(
+        self, coll: str, fields: Sequence[str | tuple[str, int]], *, unique: bool = False
+    ) -> None:
+        spec = [(check_field(f), 1) if isinstance(f, str) else (check_field(f[0]), f[1]) for f in fields]
+        name = "ix_" + "_".join(f.replace(".", "_") for f, _ in spec) + ("_u" if unique else "")
+        await self._ensure_index(check_collection(coll), spec, unique, name)
+
+    async def ensure_internal_indexes(self, coll: str) -> None:
+        await self.ensure_index(coll, ["_pending"])
+
+    def _with_events(self, doc: Doc, events: Iterable[Envelope]) -> Doc:
+        evs = [e.to_dict() for e in events]
+        if evs:
+            doc["_outbox"] = list(doc.get("_outbox") or []) + evs
+            doc["_pending"] = True
+        return doc
+
+    async def insert(self, coll: str, doc: Doc, *, events: Iterable[Envelope] = (), event_id: str | None = None) -> Doc:
+        """Insert a new document (id generated unless given) with its events, atomically."""
+        check_collection(coll)
+        now = now_iso()
+        raw = _body(doc)
+        raw["_id"] = str(doc.get("id") or new_id())
+        raw.update(version=1, created_at=now, updated_at=now)
+        if event_id:
+            raw["_seen"] = [event_id]
+        self._with_events(raw, events)
+        await self._insert(coll, raw)
+        if raw.get("_pending"):
+            self.outbox_signal.set()
+        return public(raw)  # type: ignore[return-value]
+
+    async def get(self, coll: str, id: str) -> Doc | None:
+        return public(await self._get(check_collection(coll), str(id)))
+
+    async def get_many(self, coll: str, ids: Sequence[str]) -> dict[str, Doc]:
+        """Batch read for DataLoaders: one query for many ids."""
+        uniq = list(dict.fromkeys(str(i) for i in ids))
+        if not uniq:
+            return {}
+        rows = await self._find(check_collection(coll), {"_id": {"$in": uniq}, "_deleted": {"$ne": True}}, [("_id", 1)], len(uniq))
+        return {r["_id"]: public(r) for r in rows}  # type: ignore[misc]
+
+    async def mutate(
+        self,
+        coll: str,
+        id: str,
+        fn: Callable[[Doc | None], Doc | Awaitable[Doc] | None],
+        *,
+        expected_version: int | None = None,
+        events: Iterable[Envelope] | Callable[[Doc | None, Doc], Iterable[Envelope]] = (),
+        event_id: str | None = None,
+        create: bool = False,
+    ) -> Doc:
+        """Read-modify-write one document under optimistic concurrency.
+
+        `fn` gets the current public document (None if absent and `create`) and returns the new
+        body (or None to leave it unchanged). With `expected_version` a concurrent change raises
+        ConflictError; without it the write is retried on a fresh read (for consumers and
+        counters). With `event_id`, an event already applied to this document raises
+        AlreadyApplied, and the id is remembered in the same write. `events` may be a callable
+        (old, new) -> events, evaluated on the final attempt."""
+        check_collection(coll)
+        for _ in range(MAX_RETRIES):
+            raw = await self._get(coll, str(id))
+            if raw is not None and raw.get("_deleted"):
+                raw = None
+            if raw is None:
+                if not create:
+                    raise NotFoundError(coll, id)
+                if expected_version not in (None, 0):
+                    raise ConflictError(coll, id, expected_version, None)
+                body = fn(None)
+                if asyncio.iscoroutine(body):
+                    body = await body
+                if body is None:
+                    raise NotFoundError(coll, id)
+                evs = events(None, body) if callable(events) else events
+                try:
+                    return await self.insert(coll, {**body, "id": id}, events=evs, event_id=event_id)
+                except DuplicateKeyError:
+                    if await self._get(coll, str(id)) is None:
+                        raise  # a unique index, not a concurrent creator
+                    continue
+            if expected_version is not None and raw["version"] != expected_version:
+                raise ConflictError(coll, id, expected_version, raw["version"])
+            seen = list(raw.get("_seen") or [])
+            if event_id and event_id in seen:
+                raise AlreadyApplied(event_id)
+            current = public(raw)
+            body = fn(dict(current))  # type: ignore[arg-type]
+            if asyncio.iscoroutine(body):
+                body = await body
+            if body is None:
+                return current  # type: ignore[return-value]
+            new = _body(body)
+            new.update(
+                _id=raw["_id"],
+                version=raw["version"] + 1,
+                created_at=raw["created_at"],
+                updated_at=now_iso(),
+            )
+            if event_id:
+                new["_seen"] = (seen + [event_id])[-SEEN_KEEP:]
+            elif seen:
+                new["_seen"] = seen
+            if raw.get("_outbox"):
+                new["_outbox"], new["_pending"] = raw["_outbox"], True
+            evs = events(current, public(new)) if callable(events) else events
+            self._with_events(new, evs)
+            if await self._replace(coll, raw["_id"], raw["version"], new):
+                if new.get("_pending"):
+                    self.outbox_signal.set()
+                return public(new)  # type: ignore[return-value]
+            if expected_version is not None:
+                fresh = await self._get(coll, str(id))
+                raise ConflictError(coll, id, expected_version, fresh and fresh.get("version"))
+        raise ConflictError(coll, id, -1, None)
+
+    async def update(
+        self,
+        coll: str,
+        id: str,
+        changes: Doc,
+        *,
+        expected_version: int | None = None,
+        unset: Sequence[str] = (),
+        events: Iterable[Envelope] | Callable[[Doc | None, Doc], Iterable[Envelope]] = (),
+        event_id: str | None = None,
+    ) -> Doc:
+        """Set top-level fields (and remove `unset` ones) of an existing document."""
+
+        def apply(doc: Doc | None) -> Doc:
+            assert doc is not None
+            doc.update(changes)
+            for f in unset:
+                doc.pop(f, None)
+            return doc
+
+        return await self.mutate(coll, id, apply, expected_version=expected_version, events=events, event_id=event_id)
+
+    async def delete(
+        self, coll: str, id: str, *, expected_version: int | None = None, events: Iterable[Envelope] = ()
+    ) -> None:
+        """Delete a document. Its fields are erased at once; when events go with the delete, a
+        tombstone holding only them stays until the relay has published them."""
+        check_collection(coll)
+        for _ in range(MAX_RETRIES):
+            raw = await self._get(coll, str(id))
+            if raw is None or raw.get("_deleted"):
+                raise NotFoundError(coll, id)
+            if expected_version is not None and raw["version"] != expected_version:
+                raise ConflictError(coll, id, expected_version, raw["version"])
+            evs = list(events)
+            if not evs and not raw.get("_outbox"):
+                if await self._delete(coll, raw["_id"], raw["version"]):
+                    return
+            else:
+                tomb = {
+                    "_id": raw["_id"],
+                    "version": raw["version"] + 1,
+                    "created_at": raw["created_at"],
+                    "updated_at": now_iso(),
+                    "_deleted": True,
+                    "_outbox": list(raw.get("_outbox") or []),
+                }
+                self._with_events(tomb, evs)
+                tomb["_pending"] = True
+                if await self._replace(coll, raw["_id"], raw["version"], tomb):
+                    self.outbox_signal.set()
+                    return
+            if expected_version is not None:
+                raise ConflictError(coll, id, expected_version, None)
+        raise ConflictError(coll, id, -1, None)
+
+    async def emit(self, events: Iterable[Envelope]) -> None:
+        """Events not tied to one document (e.g. a consumer's derived event) get a document of
+        their own in the `outbox` collection, removed once published."""
+        evs = list(events)
+        if not evs:
+            return
+        raw = {"_id": new_id(), "version": 1, "created_at": now_iso(), "updated_at": now_iso(), "_deleted": True}
+        self._with_events(raw, evs)
+        await self._insert(OUTBOX_COLLECTION, raw)
+        self.outbox_signal.set()
+
+    async def find(
+        self,
+        coll: str,
+        flt: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Page:
+        """One page of matching documents, keyset-paginated: `after` is an opaque cursor from a
+        previous page, stable under inserts and deletes. Sort fields should be present on every
+        document (they are compared as stored)."""
+        check_collection(coll)
+        spec = normalize_sort(sort)
+        limit = MAX_PAGE if first is None else first
+        if limit < 0 or limit > MAX_PAGE:
+            raise InvalidFilterError(f"page size must be between 0 and {MAX_PAGE}")
+        clauses = [normalize_filter(flt), {"_deleted": {"$ne": True}}]
+        if after:
+            clauses.append(keyset_filter(spec, decode_cursor(after, len(spec))))
+        query = {"$and": [c for c in clauses if c]}
+        rows = await self._find(coll, query, spec, limit + 1)
+        has_next = len(rows) > limit
+        rows = rows[:limit]
+        cursors = [encode_cursor([get_path(r, f) for f, _ in spec]) for r in rows]
+        return Page(
+            items=[public(r) for r in rows],  # type: ignore[misc]
+            has_next=has_next,
+            has_previous=bool(after),
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+            cursors=cursors,
+        )
+
+    async def find_all(self, coll: str, flt: Filter | None = None, *, sort: Sort | None = None) -> list[Doc]:
+        """Every matching document, page by page (for small sets and batch jobs)."""
+        out: list[Doc] = []
+        after = None
+        while True:
+            page = await self.find(coll, flt, sort=sort, first=MAX_PAGE, after=after)
+            out.extend(page.items)
+            if not page.has_next:
+                return out
+            after = page.end_cursor
+
+    async def count(self, coll: str, flt: Filter | None = None) -> int:
+        f = normalize_filter(flt)
+        return await self._count(check_collection(coll), {"$and": [f, {"_deleted": {"$ne": True}}]} if f else {"_deleted": {"$ne": True}})
+
+    async def group(
+        self, coll: str, by: Sequence[str], *, sums: Sequence[str] = (), flt: Filter | None = None
+    ) -> list[Doc]:
+        """Grouped count and sums: [{"key": {by...}, "count": n, "sum": {field: total}}]."""
+        f = normalize_filter(flt)
+        query = {"$and": [f, {"_deleted": {"$ne": True}}]} if f else {"_deleted": {"$ne": True}}
+        by_ = [check_field(b) for b in by]
+        rows = await self._group(check_collection(coll), query, by_, [check_field(s) for s in sums])
+        return sorted(rows, key=lambda r: json.dumps(r["key"], sort_keys=True, default=str))
+
+    # ---- outbox, used by the relay ---------------------------------------------------------
+    async def pending_outbox(self, limit: int = 100) -> list[tuple[str, Doc]]:
+        out: list[tuple[str, Doc]] = []
+        for coll in await self.collections():
+            if len(out) >= limit:
+                break
+            rows = await self._find(coll, {"_pending": True}, [("_id", 1)], limit - len(out))
+            out.extend((coll, r) for r in rows)
+        return out
+
+    async def clear_outbox(self, coll: str, raw: Doc, published_ids: set[str]) -> bool:
+        """Remove published events from a document without touching its public version: the
+        write is conditional on the version the relay read, so a concurrent change (which may
+        have added events) simply makes the relay come back later."""
+        remaining = [e for e in raw.get("_outbox") or [] if e["id"] not in published_ids]
+        if raw.get("_deleted") and not remaining:
+            return await self._delete(coll, raw["_id"], raw["version"])
+        new = {k: v for k, v in raw.items() if k not in ("_outbox", "_pending")}
+        if remaining:
+            new["_outbox"], new["_pending"] = remaining, True
+        return await self._replace(coll, raw["_id"], raw["version"], new)

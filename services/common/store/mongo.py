@@ -1,0 +1,174 @@
+"""MongoDB adapter through PyMongo's native async API (`pymongo.AsyncMongoClient`).
+
+It uses only what FerretDB 1.x also supports: single-document writes, find with sort/limit,
+count_documents, a $match/$group aggregation, and (unique) indexes. No transactions, no change
+streams.
+
+Two FerretDB 1.24 defects are worked around here, only when the server reports
+`ferretdbVersion` (a real MongoDB takes the direct path):
+
+1. A conditional write is not atomic: FerretDB runs the filter as a query and then updates or
+   deletes *by _id*, so two writers that both read version v both "match" and one write is lost
+   (measured: 10 concurrent compare-and-set writers, all told matched_count=1, 2 increments
+   kept). The only atomic primitive it has is an insert under a unique key, so the adapter takes
+   a claim `<collection>/<id>/<version>/<generation>` in `_claims` before writing version v and
+   releases it afterwards. A claim whose holder died expires after CLAIM_LEASE seconds; the next
+   writer then takes the next generation.
+2. `$group` computes only its first accumulator (the others come back 0), so each accumulator
+   runs as its own aggregation and the rows are merged by key.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
+from pymongo.errors import OperationFailure
+
+from ..errors import DuplicateKeyError
+from .base import Doc, Filter, Store
+
+
+def _is_duplicate(exc: OperationFailure) -> bool:
+    """MongoDB reports 11000. FerretDB 1.24 on SQLite reports a unique violation *on update* as
+    InternalError (code 1) carrying SQLite's message, so that is recognised too."""
+    if isinstance(exc, MongoDuplicateKey) or exc.code in (11000, 11001):
+        return True
+    msg = str(exc)
+    return "UNIQUE constraint failed" in msg or "duplicate key" in msg
+
+
+CLAIMS = "_claims"
+CLAIM_LEASE = timedelta(seconds=30)
+
+
+def _alias(field: str) -> str:
+    return field.replace(".", "__")
+
+
+class MongoStore(Store):
+    def __init__(self, url: str, db_name: str):
+        super().__init__()
+        self.url, self.db_name = url, db_name
+        self.client: AsyncMongoClient | None = None
+        self.db: Any = None
+        self.ferretdb: str | None = None
+
+    async def connect(self) -> None:
+        self.client = AsyncMongoClient(self.url, serverSelectionTimeoutMS=5000, tz_aware=True)
+        self.db = self.client[self.db_name]
+        info = await self.db.command("buildInfo")
+        self.ferretdb = info.get("ferretdbVersion")
+
+    async def _claim(self, coll: str, id: str, version: int) -> str | None:
+        """Atomically reserve the right to replace `coll/id` at `version` (FerretDB only)."""
+        claims = self.db[CLAIMS]
+        for generation in range(1000):
+            cid = f"{coll}/{id}/{version}/{generation}"
+            now = datetime.now(timezone.utc)
+            try:
+                await claims.insert_one({"_id": cid, "at": now})
+                return cid
+            except MongoDuplicateKey:
+                held = await claims.find_one({"_id": cid})
+                if held is not None and now - held["at"] < CLAIM_LEASE:
+                    return None  # a live writer holds it: this write is stale
+        return None
+
+    async def _conditional(self, coll: str, id: str, expected_version: int, write) -> bool:
+        if not self.ferretdb:
+            return await write()
+        cid = await self._claim(coll, id, expected_version)
+        if cid is None:
+            return False
+        try:
+            return await write()
+        finally:
+            await self.db[CLAIMS].delete_one({"_id": cid})
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def ping(self) -> bool:
+        try:
+            await self.db.command("ping")
+            return True
+        except Exception:
+            return False
+
+    async def _insert(self, coll: str, doc: Doc) -> None:
+        try:
+            await self.db[coll].insert_one(dict(doc))
+        except OperationFailure as exc:
+            if _is_duplicate(exc):
+                raise DuplicateKeyError(coll, str(exc)) from exc
+            raise
+
+    async def _get(self, coll: str, id: str) -> Doc | None:
+        return await self.db[coll].find_one({"_id": id})
+
+    async def _replace(self, coll: str, id: str, expected_version: int, doc: Doc) -> bool:
+        async def write() -> bool:
+            try:
+                res = await self.db[coll].replace_one({"_id": id, "version": expected_version}, doc)
+            except OperationFailure as exc:
+                if _is_duplicate(exc):
+                    raise DuplicateKeyError(coll, str(exc)) from exc
+                raise
+            return res.matched_count == 1
+
+        return await self._conditional(coll, id, expected_version, write)
+
+    async def _delete(self, coll: str, id: str, expected_version: int) -> bool:
+        async def write() -> bool:
+            res = await self.db[coll].delete_one({"_id": id, "version": expected_version})
+            return res.deleted_count == 1
+
+        return await self._conditional(coll, id, expected_version, write)
+
+    async def _find(self, coll: str, flt: Filter, sort: list[tuple[str, int]], limit: int) -> list[Doc]:
+        if limit <= 0:
+            return []
+        cursor = self.db[coll].find(flt).sort(sort).limit(limit)
+        return await cursor.to_list(length=limit)
+
+    async def _count(self, coll: str, flt: Filter) -> int:
+        return await self.db[coll].count_documents(flt)
+
+    async def _aggregate(self, coll: str, flt: Filter, by: list[str], accumulators: dict[str, Any]) -> dict[str, Doc]:
+        group: dict[str, Any] = {"_id": {_alias(b): f"${b}" for b in by} if by else None, **accumulators}
+        cursor = await self.db[coll].aggregate([{"$match": flt}, {"$group": group}])
+        rows: dict[str, Doc] = {}
+        async for row in cursor:
+            key = {("id" if b == "_id" else b): (row["_id"] or {}).get(_alias(b)) for b in by}
+            rows[repr(sorted(key.items()))] = {"key": key, **{a: row.get(a, 0) for a in accumulators}}
+        return rows
+
+    async def _group(self, coll: str, flt: Filter, by: list[str], sums: list[str]) -> list[Doc]:
+        accs = {"n": {"$sum": 1}, **{"s_" + _alias(s): {"$sum": f"${s}"} for s in sums}}
+        if self.ferretdb:  # one accumulator per pass (see module docstring)
+            merged: dict[str, Doc] = {}
+            for name, acc in accs.items():
+                for k, row in (await self._aggregate(coll, flt, by, {name: acc})).items():
+                    merged.setdefault(k, {"key": row["key"]})[name] = row[name]
+        else:
+            merged = await self._aggregate(coll, flt, by, accs)
+        return [
+            {"key": r["key"], "count": r.get("n", 0), "sum": {s: r.get("s_" + _alias(s), 0) for s in sums}}
+            for r in merged.values()
+        ]
+
+    async def _ensure_index(self, coll: str, fields: list[tuple[str, int]], unique: bool, name: str) -> None:
+        try:
+            await self.db[coll].create_index(fields, unique=unique, name=name)
+        except OperationFailure as exc:
+            if exc.code not in (85, 86):  # index exists with other options/name: keep the existing one
+                raise
+
+    async def collections(self) -> list[str]:
+        return sorted(
+            n for n in await self.db.list_collection_names() if not n.startswith(("system.", "_"))
+        )
