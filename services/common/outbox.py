@@ -70,7 +70,7 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, 5.0)
                 continue
             self.store.outbox_signal.clear()
             try:

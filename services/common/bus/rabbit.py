@@ -93,6 +93,9 @@ class RabbitBus(Bus):
         queue, _ = await self._declare(channel, name, max(max_deliveries - 1, 0))
         for pattern in patterns:
             await queue.bind(exchange, routing_key=pattern)
+        # aio-pika runs each delivery in its own task; one subscription applies its events one at
+        # a time, in queue order, as the in-process bus does (consumers rely on order per queue).
+        serial = asyncio.Lock()
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             try:
@@ -102,7 +105,8 @@ class RabbitBus(Bus):
                 await message.reject(requeue=False)
                 return
             try:
-                await handler(event)
+                async with serial:
+                    await handler(event)
             except Exception:
                 log.warning("handler failed for event=%s type=%s queue=%s", event.id, event.type, name, exc_info=True)
                 try:

@@ -1,0 +1,37 @@
+# The README's two commands: `make run` (the whole CRM on embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+NPM    ?= npm
+
+.PHONY: run test bench supergraph servers-up clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+gateway/node_modules/.installed: gateway/package.json gateway/package-lock.json
+	cd gateway && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(VENV)/.installed
+node: gateway/node_modules/.installed
+
+run: $(VENV)/.installed gateway/node_modules/.installed
+	$(PY) -m services.devserver
+
+test: $(VENV)/.installed gateway/node_modules/.installed
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed gateway/node_modules/.installed
+	$(PY) -m bench.run
+
+# Recompose gateway/supergraph.graphql from the subgraphs' SDL (commit the result).
+supergraph: $(VENV)/.installed gateway/node_modules/.installed
+	$(PY) -m services.devserver --print-sdl gateway/subgraphs
+	cd gateway && node compose.mjs
+
+clean:
+	rm -rf $(VENV) gateway/node_modules .data
