@@ -26,11 +26,12 @@ class Settings:
     env: str = "development"
     relay_interval: float = 1.0
     max_deliveries: int = 5
+    db_prefix: str = "turnkey"
 
     @property
     def db_name(self) -> str:
         """One database per service (DESIGN.md §1)."""
-        return f"turnkey_{self.service}"
+        return f"{self.db_prefix}_{self.service}"
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -47,4 +48,5 @@ class Settings:
             env=_env("TURNKEY_ENV", "development"),
             relay_interval=float(_env("TURNKEY_RELAY_INTERVAL", "1.0")),
             max_deliveries=int(_env("TURNKEY_MAX_DELIVERIES", "5")),
+            db_prefix=_env("TURNKEY_DB_PREFIX", "turnkey"),
         )

@@ -51,5 +51,10 @@ class Bus(ABC):
         """Attach `handler` to the durable queue `name` bound to `patterns`."""
 
     @abstractmethod
+    async def unsubscribe(self, name: str) -> None:
+        """Detach this process's consumer from queue `name`; the queue keeps collecting events
+        (a stopped service catches up when it subscribes again)."""
+
+    @abstractmethod
     async def drain_dead_letters(self, name: str) -> list[Envelope]:
         """Take every message out of `name`'s dead-letter queue (for operators and tests)."""

@@ -21,6 +21,7 @@ class _Subscription:
         self.queue: asyncio.Queue[tuple[Envelope, int]] = asyncio.Queue()
         self.handlers: list[Handler] = []
         self.tasks: list[asyncio.Task] = []
+        self.busy = 0
 
 
 class InMemoryBus(Bus):
@@ -57,15 +58,19 @@ class InMemoryBus(Bus):
             sub = self.subs[name] = _Subscription(name, patterns, max_deliveries)
         else:
             sub.patterns = sorted(set(sub.patterns) | set(patterns))
-        sub.handlers.append(handler)
+        for t in sub.tasks:  # a restarted consumer takes over its queue
+            t.cancel()
+        sub.handlers, sub.tasks = [handler], []
         sub.tasks.append(asyncio.create_task(self._worker(sub, handler), name=f"bus:{name}"))
 
     async def _worker(self, sub: _Subscription, handler: Handler) -> None:
         while True:
             event, attempt = await sub.queue.get()
+            sub.busy += 1
             try:
                 await handler(event)
             except asyncio.CancelledError:
+                sub.queue.put_nowait((event, attempt))  # not acked: stays queued for the next consumer
                 raise
             except Exception:
                 if attempt >= sub.max_deliveries:
@@ -74,6 +79,21 @@ class InMemoryBus(Bus):
                 else:
                     log.info("redelivering event=%s attempt=%d queue=%s", event.id, attempt + 1, sub.name)
                     sub.queue.put_nowait((event, attempt + 1))
+            finally:
+                sub.busy -= 1
+
+    async def unsubscribe(self, name: str) -> None:
+        """Stop consuming; the queue keeps collecting events until the consumer returns."""
+        sub = self.subs.get(name)
+        if sub is None:
+            return
+        for t in sub.tasks:
+            t.cancel()
+        await asyncio.gather(*sub.tasks, return_exceptions=True)
+        sub.tasks.clear()
+
+    def idle(self) -> bool:
+        return all(s.queue.empty() and s.busy == 0 for s in self.subs.values())
 
     async def drain_dead_letters(self, name: str) -> list[Envelope]:
         out, self.dead[name] = self.dead[name], []

@@ -33,7 +33,7 @@ class RabbitBus(Bus):
         self._pub_channel = None
         self._exchange = None
         self._dlx = None
-        self._consumer_channels: list = []
+        self._consumers: dict[str, tuple] = {}
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
@@ -119,8 +119,18 @@ class RabbitBus(Bus):
             except Exception:
                 log.info("ack lost for event=%s (connection dropped); it will be redelivered", event.id)
 
-        await queue.consume(on_message, no_ack=False)
-        self._consumer_channels.append(channel)
+        tag = await queue.consume(on_message, no_ack=False)
+        self._consumers[name] = (channel, queue, tag)
+
+    async def unsubscribe(self, name: str) -> None:
+        entry = self._consumers.pop(name, None)
+        if entry is None:
+            return
+        channel, queue, tag = entry
+        try:
+            await queue.cancel(tag)
+        finally:
+            await channel.close()  # unacked deliveries go back to the queue
 
     async def drain_dead_letters(self, name: str) -> list[Envelope]:
         assert self.conn is not None

@@ -1,0 +1,23 @@
+"""Local read replicas of another service's entities, fed by its events (DESIGN.md §1: a
+service never reads another service's database; it keeps what it needs from events).
+
+An event carries a snapshot in `data` with `id` and `version`; the replica keeps the newest
+version it has seen, so duplicates and out-of-order deliveries change nothing."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .envelope import Envelope
+from .store.base import Store
+
+
+async def apply_snapshot(store: Store, coll: str, event: Envelope, fields: Iterable[str]) -> None:
+    snap = event.data
+    keep = list(fields)
+
+    def fn(current):
+        if current and current.get("source_version", 0) >= int(snap.get("version", 0)):
+            return None  # stale or duplicate
+        return {**{k: snap.get(k) for k in keep}, "source_version": int(snap.get("version", 0))}
+
+    await store.mutate(coll, str(snap["id"]), fn, create=True, event_id=event.id)

@@ -1,0 +1,5 @@
+from services.common.service import run
+
+from .service import ContactsService
+
+run(ContactsService)

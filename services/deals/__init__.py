@@ -1,0 +1,1 @@
+"""The deals service (a GraphQL subgraph)."""

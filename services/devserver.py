@@ -1,0 +1,78 @@
+"""`make run`: the whole CRM on embedded defaults — four services and the gateway, demo data
+loaded on the first run — until Ctrl-C.
+
+    python -m services.devserver                 # run
+    python -m services.devserver --print-sdl DIR # write each subgraph's SDL (for composition)
+
+Configuration: TURNKEY_DATA_DIR (default .data), MONGODB_URL, AMQP_URL, TURNKEY_GATEWAY_PORT
+(default 4000), CONTACTS_PORT/DEALS_PORT/MARKETING_PORT/SUPPORT_PORT, TURNKEY_DEMO=0 to skip demo
+data."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from services.common.logging import setup_logging
+from services.common.settings import Settings
+from services.demo import QUERY_360, seed
+from services.stack import SERVICE_CLASSES, Stack, write_sdl
+
+
+async def main() -> int:
+    t0 = time.monotonic()
+    setup_logging(os.environ.get("LOG_LEVEL", "WARNING").upper())
+    ports = {name: Settings.from_env(name).port for name in SERVICE_CLASSES}
+    stack = Stack(
+        data_dir=Path(os.environ.get("TURNKEY_DATA_DIR", ".data")),
+        ports=ports,
+        gateway_port=int(os.environ.get("TURNKEY_GATEWAY_PORT", "4000")),
+        mongodb_url=os.environ.get("MONGODB_URL") or None,
+        amqp_url=os.environ.get("AMQP_URL") or None,
+        env=os.environ.get("TURNKEY_ENV", "development"),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stack.start()
+        if os.environ.get("TURNKEY_DEMO", "1") != "0" and await stack.services["contacts"].store.count("companies") == 0:
+            print("loading demo data ...", flush=True)
+            await seed(stack.gateway_url, stack.settle)
+        store = "MongoDB " + stack.mongodb_url if stack.mongodb_url else f"SQLite files in {stack.data_dir}/"
+        bus = "RabbitMQ" if stack.amqp_url else "in-process bus"
+        print(f"""
+Turnkey CRM is running ({store}; {bus}; ready in {time.monotonic() - t0:.1f}s).
+
+  Gateway (GraphiQL in a browser):  {stack.gateway_url}
+  Subgraphs: {', '.join(f'{n} {stack.service_url(n)}' for n in SERVICE_CLASSES)}
+
+Try the 360° view of a client:
+
+  curl -s {stack.gateway_url} -H 'content-type: application/json' \\
+    -d '{{"query": "{{ companies(first: 1, filter: {{name: \\"Nordhaven Architects\\"}}) {{ edges {{ node {{ name health {{ level warnings }} }} }} }} }}"}}'
+
+or paste this into GraphiQL:
+
+{QUERY_360}
+Ctrl-C stops everything.""", flush=True)
+        await stop.wait()
+    finally:
+        print("stopping ...", flush=True)
+        await stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--print-sdl", metavar="DIR")
+    args = parser.parse_args()
+    if args.print_sdl:
+        write_sdl(Path(args.print_sdl))
+        sys.exit(0)
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,1 @@
+"""The marketing service (a GraphQL subgraph)."""

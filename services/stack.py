@@ -1,0 +1,220 @@
+"""Run the whole CRM in one process: the four services (each its own HTTP server and port, all
+sharing one event bus) and the Hive Gateway as a child process. Used by `make run`
+(services/devserver.py), the gateway tests and the benchmarks.
+
+With AMQP_URL the services talk over RabbitMQ exactly as separately deployed services do; without
+it they share the in-process bus, which is why `make run` keeps them in one process."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from services.common.bus import Bus, InMemoryBus, open_bus
+from services.common.service import Service
+from services.common.settings import DEFAULT_PORTS, Settings
+from services.contacts.service import ContactsService
+from services.deals.service import DealsService
+from services.marketing.service import MarketingService
+from services.support.service import SupportService
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_DIR = ROOT / "gateway"
+SERVICE_CLASSES: dict[str, type[Service]] = {
+    "contacts": ContactsService, "deals": DealsService, "marketing": MarketingService, "support": SupportService,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # the stack owns signal handling, not each server
+        yield
+
+
+def write_sdl(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, cls in SERVICE_CLASSES.items():
+        (directory / f"{name}.graphql").write_text(cls(Settings(service=name)).sdl())
+
+
+def compose(out: Path, urls: dict[str, str] | None = None, sdl_dir: Path | None = None) -> None:
+    """Compose a supergraph with @theguild/federation-composition (gateway/compose.mjs)."""
+    cmd = ["node", str(GATEWAY_DIR / "compose.mjs"), "--out", str(out)]
+    if sdl_dir:
+        cmd += ["--subgraphs", str(sdl_dir)]
+    for name, url in (urls or {}).items():
+        cmd += ["--url", f"{name}={url}"]
+    subprocess.run(cmd, check=True, cwd=GATEWAY_DIR)
+
+
+class Stack:
+    def __init__(self, *, data_dir: Path, ports: dict[str, int] | None = None, gateway_port: int = 4000,
+                 host: str = "127.0.0.1", mongodb_url: str | None = None, amqp_url: str | None = None,
+                 exchange: str = "turnkey", db_prefix: str = "turnkey", env: str = "development",
+                 relay_interval: float = 0.2, supergraph: Path | None = None, gateway_env: dict | None = None):
+        self.data_dir, self.host = Path(data_dir), host
+        self.ports = dict(ports or DEFAULT_PORTS)
+        self.gateway_port = gateway_port
+        self.mongodb_url, self.amqp_url, self.exchange, self.db_prefix = mongodb_url, amqp_url, exchange, db_prefix
+        self.env, self.relay_interval = env, relay_interval
+        self.supergraph = supergraph
+        self.gateway_env = gateway_env or {}
+        self.services: dict[str, Service] = {}
+        self.servers: dict[str, tuple[_Server, asyncio.Task]] = {}
+        self.bus: Bus | None = None
+        self.gateway: subprocess.Popen | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}/graphql"
+
+    def service_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}/graphql"
+
+    def settings(self, name: str) -> Settings:
+        base = Settings.from_env(name)
+        return dataclasses.replace(
+            base, host=self.host, port=self.ports[name], data_dir=self.data_dir, mongodb_url=self.mongodb_url,
+            amqp_url=self.amqp_url, exchange=self.exchange, db_prefix=self.db_prefix, env=self.env,
+            relay_interval=self.relay_interval)
+
+    async def start(self, *, gateway: bool = True) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # one bus for all services of this process (RabbitMQ when AMQP_URL is set)
+        self.bus = await open_bus(self.settings("contacts")) if self.amqp_url else InMemoryBus()
+        if isinstance(self.bus, InMemoryBus):
+            await self.bus.connect()
+        for name in SERVICE_CLASSES:
+            await self.start_service(name)
+        if gateway:
+            await self.start_gateway()
+
+    async def start_service(self, name: str) -> None:
+        svc = SERVICE_CLASSES[name](self.settings(name), bus=self.bus)
+        self.services[name] = svc
+        server = _Server(uvicorn.Config(svc.app, host=self.host, port=self.ports[name], lifespan="on",
+                                        log_level="warning", access_log=False))
+        task = asyncio.create_task(server.serve(), name=f"serve-{name}")
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"{name} did not start")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not start")
+            await asyncio.sleep(0.02)
+        self.servers[name] = (server, task)
+
+    async def stop_service(self, name: str) -> None:
+        server, task = self.servers.pop(name)
+        server.should_exit = True
+        await task
+        self.services.pop(name, None)
+
+    def _supergraph_file(self) -> Path:
+        if self.supergraph:
+            return self.supergraph
+        committed = GATEWAY_DIR / "supergraph.graphql"
+        if self.ports == DEFAULT_PORTS and self.host == "127.0.0.1" and committed.exists():
+            return committed
+        out = self.data_dir / "supergraph.graphql"
+        compose(out, {n: self.service_url(n) for n in SERVICE_CLASSES})
+        return out
+
+    async def start_gateway(self) -> None:
+        binary = GATEWAY_DIR / "node_modules" / ".bin" / "hive-gateway"
+        if not binary.exists():
+            raise RuntimeError("gateway dependencies missing: run `make run` or `cd gateway && npm ci`")
+        supergraph = self._supergraph_file()
+        env = {**os.environ, "TURNKEY_ENV": self.env, **self.gateway_env}
+        log_path = self.data_dir / "gateway.log"
+        self._gateway_log = open(log_path, "ab")
+        self.gateway = subprocess.Popen(
+            [str(binary), "supergraph", str(supergraph), "--host", self.host, "--port", str(self.gateway_port)],
+            cwd=GATEWAY_DIR, env=env, stdout=self._gateway_log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(timeout=2) as client:
+            while True:
+                if self.gateway.poll() is not None:
+                    raise RuntimeError(f"gateway exited with {self.gateway.returncode}; see {log_path}")
+                try:
+                    r = await client.post(self.gateway_url, json={"query": "{ __typename }"})
+                    if r.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"gateway did not answer; see {log_path}")
+                await asyncio.sleep(0.2)
+
+    async def stop_gateway(self) -> None:
+        if self.gateway is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.gateway.pid, signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self.gateway.wait, 10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.gateway.pid, signal.SIGKILL)
+            await asyncio.to_thread(self.gateway.wait)
+        self.gateway = None
+        self._gateway_log.close()
+
+    async def stop(self) -> None:
+        await self.stop_gateway()
+        for name in list(self.servers):
+            await self.stop_service(name)
+        if self.bus is not None:
+            await self.bus.close()
+            self.bus = None
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every outbox is published and the bus has nothing in flight (tests, seeding)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            busy = False
+            for svc in self.services.values():
+                if await svc.store.pending_outbox(1):
+                    busy = True
+            if isinstance(self.bus, InMemoryBus) and not self.bus.idle():
+                busy = True
+            quiet = 0 if busy else quiet + 1
+            if quiet >= (3 if isinstance(self.bus, InMemoryBus) else 10):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("events did not settle")
+
+
+async def gql(client: httpx.AsyncClient, url: str, query: str, variables: dict | None = None, **kw) -> dict:
+    r = await client.post(url, json={"query": query, "variables": variables or {}}, **kw)
+    body = r.json()
+    return body
+
+
+def dumps(x) -> str:
+    return json.dumps(x, indent=2, ensure_ascii=False)
+
+
+def which_node() -> str | None:
+    return shutil.which("node")

@@ -1,0 +1,1 @@
+"""The support service (a GraphQL subgraph)."""
