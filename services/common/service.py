@@ -130,13 +130,17 @@ class Service:
         await self.setup()
         for sub in self.subscriptions():
             await subscribe_idempotent(
-                self.bus, self.store, f"{self.name}.{sub.name}", sub.patterns,
+                self.bus, self.store, self.queue_name(sub), sub.patterns,
                 self._counted(sub.handler), max_deliveries=self.settings.max_deliveries,
             )
         self.relay = OutboxRelay(self.store, self.bus, interval=self.settings.relay_interval)
         self.relay.start()
         self.started = True
         log.info("service=%s started store=%s bus=%s", self.name, type(self.store).__name__, type(self.bus).__name__)
+
+    def queue_name(self, sub: Subscription) -> str:
+        """Durable queue per consumer, namespaced by the exchange: `turnkey.deals.health`."""
+        return f"{self.settings.exchange}.{self.name}.{sub.name}"
 
     def _counted(self, handler):
         async def wrapped(event: Envelope) -> None:
@@ -151,7 +155,7 @@ class Service:
         if self._bus is not None:
             for sub in self.subscriptions():
                 try:
-                    await self._bus.unsubscribe(f"{self.name}.{sub.name}")
+                    await self._bus.unsubscribe(self.queue_name(sub))
                 except Exception as exc:
                     log.warning("service=%s unsubscribe %s: %s", self.name, sub.name, exc)
         if self.relay is not None:
