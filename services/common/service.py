@@ -247,7 +247,7 @@ class _Schema(strawberry.federation.Schema):
 def build_schema(query, mutation=None, types: Sequence[type] = ()) -> strawberry.federation.Schema:
     return _Schema(
         query=query, mutation=mutation, types=list(types),
-        federation_version="2.9", extensions=[mask_errors()],
+        federation_version="2.9", extensions=[mask_errors],
     )
 
 

@@ -273,3 +273,16 @@ async def test_compare_and_set_has_exactly_one_winner(store):
     assert len(winners) == 1
     got = await store.get("deals", d["id"])
     assert got["version"] == 2 and got["amount"] == winners[0]
+
+
+async def test_relay_clearing_the_outbox_never_makes_a_versioned_write_conflict(store):
+    """The relay writes at the same version (it only removes published events), so a user's
+    write with the right expected_version must succeed even while the relay is clearing."""
+    for round_ in range(10):
+        doc = await store.insert("deals", {"n": 0}, events=[Envelope("deals.deal.created", "x", {})])
+        (coll, raw), = [p for p in await store.pending_outbox(500) if p[1]["_id"] == doc["id"]]
+        cleared, updated = await asyncio.gather(
+            store.clear_outbox(coll, raw, {e["id"] for e in raw["_outbox"]}),
+            store.update("deals", doc["id"], {"n": 1}, expected_version=1),
+        )
+        assert updated["version"] == 2 and updated["n"] == 1, round_

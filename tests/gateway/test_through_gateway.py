@@ -85,9 +85,9 @@ async def test_deal_won_updates_campaign_revenue_and_timeline(gw, crm):
     await eventually(respond)
     deal = await _create_deal_when_replicated(gw, {"i": {"title": "Terminal building", "companyId": cid,
                                                           "contactId": person, "amount": "100000", "currency": "EUR"}})
-    d = await gw.ok("mutation($i: MoveDealStageInput!) { moveDealStage(input: $i) { deal { status } errors { code } } }",
+    d = await gw.ok("mutation($i: MoveDealStageInput!) { moveDealStage(input: $i) { deal { status } errors { code message } } }",
                     {"i": {"id": deal["deal"]["id"], "expectedVersion": deal["deal"]["version"], "stageId": "won"}})
-    assert d["moveDealStage"]["deal"]["status"] == "WON"
+    assert d["moveDealStage"]["deal"] and d["moveDealStage"]["deal"]["status"] == "WON", d
 
     async def revenue_updated():
         now = (await gw.ok(CAMPAIGN, {"id": campaign}))["campaign"]

@@ -19,6 +19,8 @@ Two FerretDB 1.24 defects are worked around here, only when the server reports
 """
 from __future__ import annotations
 
+import asyncio
+
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -41,6 +43,7 @@ def _is_duplicate(exc: OperationFailure) -> bool:
 
 CLAIMS = "_claims"
 CLAIM_LEASE = timedelta(seconds=30)
+CLAIM_WAIT = 5.0  # seconds a writer waits for another writer's claim on the same version
 
 
 def _alias(field: str) -> str:
@@ -62,9 +65,15 @@ class MongoStore(Store):
         self.ferretdb = info.get("ferretdbVersion")
 
     async def _claim(self, coll: str, id: str, version: int) -> str | None:
-        """Atomically reserve the right to replace `coll/id` at `version` (FerretDB only)."""
+        """Atomically reserve the right to write `coll/id` at `version` (FerretDB only).
+
+        A live claim of another writer is waited for (claims last one write, milliseconds): the
+        relay clearing an outbox writes at the *same* version, so its claim does not make a
+        concurrent change stale; the conditional write after the claim decides that."""
         claims = self.db[CLAIMS]
-        for generation in range(1000):
+        generation = 0
+        deadline = asyncio.get_running_loop().time() + CLAIM_WAIT
+        while generation < 1000:
             cid = f"{coll}/{id}/{version}/{generation}"
             now = datetime.now(timezone.utc)
             try:
@@ -72,8 +81,14 @@ class MongoStore(Store):
                 return cid
             except MongoDuplicateKey:
                 held = await claims.find_one({"_id": cid})
-                if held is not None and now - held["at"] < CLAIM_LEASE:
-                    return None  # a live writer holds it: this write is stale
+                if held is None:
+                    continue  # released meanwhile: try the same claim again
+                if now - held["at"] >= CLAIM_LEASE:
+                    generation += 1  # its holder died: take the next generation
+                    continue
+                if asyncio.get_running_loop().time() > deadline:
+                    return None
+                await asyncio.sleep(0.005)
         return None
 
     async def _conditional(self, coll: str, id: str, expected_version: int, write) -> bool:
