@@ -25,7 +25,8 @@ from services.stack import SERVICE_CLASSES, Stack, write_sdl
 
 async def main() -> int:
     t0 = time.monotonic()
-    setup_logging(os.environ.get("LOG_LEVEL", "WARNING").upper())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    setup_logging(os.environ["LOG_LEVEL"].upper())
     ports = {name: Settings.from_env(name).port for name in SERVICE_CLASSES}
     stack = Stack(
         data_dir=Path(os.environ.get("TURNKEY_DATA_DIR", ".data")),
@@ -33,6 +34,8 @@ async def main() -> int:
         gateway_port=int(os.environ.get("TURNKEY_GATEWAY_PORT", "4000")),
         mongodb_url=os.environ.get("MONGODB_URL") or None,
         amqp_url=os.environ.get("AMQP_URL") or None,
+        exchange=os.environ.get("TURNKEY_EXCHANGE", "turnkey"),
+        db_prefix=os.environ.get("TURNKEY_DB_PREFIX", "turnkey"),
         env=os.environ.get("TURNKEY_ENV", "development"),
     )
     stop = asyncio.Event()

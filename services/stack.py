@@ -146,6 +146,11 @@ class Stack:
             raise RuntimeError("gateway dependencies missing: run `make run` or `cd gateway && npm ci`")
         supergraph = self._supergraph_file()
         env = {**os.environ, "TURNKEY_ENV": self.env, **self.gateway_env}
+        # the gateway reads LOG_LEVEL itself and knows only trace|debug|info|warn|error
+        level = env.get("LOG_LEVEL", "warn").lower()
+        env["LOG_LEVEL"] = {"warning": "warn", "critical": "error", "fatal": "error"}.get(level, level)
+        if env["LOG_LEVEL"] not in ("trace", "debug", "info", "warn", "error"):
+            env["LOG_LEVEL"] = "warn"
         log_path = self.data_dir / "gateway.log"
         self._gateway_log = open(log_path, "ab")
         self.gateway = subprocess.Popen(
