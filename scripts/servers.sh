@@ -67,6 +67,7 @@ rabbit_env() {
 start() {
   local dir=$1
   mkdir -p "$dir/rabbitmq/mnesia" "$dir/rabbitmq/log" "$dir/ferretdb"
+  chmod 755 "$dir"  # mktemp -d makes it 0700; the broker runs as the rabbitmq user
   echo "[]." > "$dir/rabbitmq/enabled_plugins"
   # Debian's wrapper runs the broker as the `rabbitmq` user when started by root.
   if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq:rabbitmq "$dir/rabbitmq"; fi

@@ -47,6 +47,18 @@ class Context:
     def store(self) -> Store:
         return self.service.store
 
+    def by_id(self, coll: str):
+        """A per-request DataLoader of documents of `coll` by id (None where absent)."""
+        from strawberry.dataloader import DataLoader
+
+        store = self.store
+
+        async def load(ids: list[str]):
+            found = await store.get_many(coll, ids)
+            return [found.get(i) for i in ids]
+
+        return self.loader(f"id:{coll}", lambda: DataLoader(load_fn=load))
+
     def loader(self, key: str, factory):
         """One DataLoader per request and key (batches N entity lookups into one query)."""
         if key not in self.loaders:

@@ -11,7 +11,6 @@ import re
 from enum import Enum
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.common.envelope import Envelope
@@ -113,18 +112,6 @@ async def _timeline(info: Info, key: str, value: str, first, after, filter) -> C
                           TIMELINE_SORT, first, after, Interaction.from_doc)
 
 
-def _company_loader(store):
-    async def load(ids: list[str]):
-        found = await store.get_many("companies", ids)
-        return [found.get(i) for i in ids]
-    return DataLoader(load_fn=load)
-
-
-def _contact_loader(store):
-    async def load(ids: list[str]):
-        found = await store.get_many("contacts", ids)
-        return [found.get(i) for i in ids]
-    return DataLoader(load_fn=load)
 
 
 @strawberry.federation.type(keys=["id"], description="An organisation: client, prospect or partner.")
@@ -151,7 +138,7 @@ class Company:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Company | None":
-        doc = await info.context.loader("company", lambda: _company_loader(info.context.store)).load(str(id))
+        doc = await info.context.by_id("companies").load(str(id))
         return cls.from_doc(doc) if doc else None
 
     @strawberry.field(description="People at this company.")
@@ -188,7 +175,7 @@ class Contact:
     async def company(self, info: Info) -> Company | None:
         if not self.company_id:
             return None
-        doc = await info.context.loader("company", lambda: _company_loader(info.context.store)).load(str(self.company_id))
+        doc = await info.context.by_id("companies").load(str(self.company_id))
         return Company.from_doc(doc) if doc else None
 
     @staticmethod
@@ -202,7 +189,7 @@ class Contact:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Contact | None":
-        doc = await info.context.loader("contact", lambda: _contact_loader(info.context.store)).load(str(id))
+        doc = await info.context.by_id("contacts").load(str(id))
         return cls.from_doc(doc) if doc else None
 
     @strawberry.field(description="Every interaction with this person, newest first, from all departments.")

@@ -12,7 +12,6 @@ import decimal
 from enum import Enum
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.common.envelope import Envelope
@@ -126,14 +125,14 @@ class Deal:
 
     @strawberry.field
     async def stage(self, info: Info) -> Stage | None:
-        p = await info.context.loader("pipeline", lambda: _pipeline_loader(info.context.store)).load(str(self.pipeline_id))
+        p = await info.context.by_id("pipelines").load(str(self.pipeline_id))
         if not p:
             return None
         return next((s for s in Pipeline.from_doc(p).stages if s.id == self.stage_id), None)
 
     @strawberry.field
     async def pipeline(self, info: Info) -> Pipeline | None:
-        p = await info.context.loader("pipeline", lambda: _pipeline_loader(info.context.store)).load(str(self.pipeline_id))
+        p = await info.context.by_id("pipelines").load(str(self.pipeline_id))
         return Pipeline.from_doc(p) if p else None
 
     @strawberry.field
@@ -157,19 +156,10 @@ class Deal:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Deal | None":
-        doc = await info.context.loader("deal", lambda: _get_loader(info.context.store, "deals")).load(str(id))
+        doc = await info.context.by_id("deals").load(str(id))
         return cls.from_doc(doc) if doc else None
 
 
-def _get_loader(store, coll):
-    async def load(ids):
-        found = await store.get_many(coll, ids)
-        return [found.get(i) for i in ids]
-    return DataLoader(load_fn=load)
-
-
-def _pipeline_loader(store):
-    return _get_loader(store, "pipelines")
 
 
 @strawberry.type(description="Unresolved problems of a client, from support's tickets.")
@@ -222,7 +212,7 @@ class Company:
 
     @strawberry.field(description="Open tickets and what they mean for a new offer.")
     async def health(self, info: Info) -> AccountHealth | None:
-        doc = await info.context.loader("health", lambda: _get_loader(info.context.store, "account_health")).load(str(self.id))
+        doc = await info.context.by_id("account_health").load(str(self.id))
         return health_of(doc)
 
 
