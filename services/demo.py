@@ -38,8 +38,10 @@ class SeedError(RuntimeError):
     pass
 
 
-async def _call(client: httpx.AsyncClient, url: str, query: str, variables: dict, key: str) -> dict:
-    r = await client.post(url, json={"query": query, "variables": variables})
+async def _call(client: httpx.AsyncClient, url: str, query: str, variables: dict, key: str,
+                token: str | None = None) -> dict:
+    r = await client.post(url, json={"query": query, "variables": variables},
+                          headers={"authorization": f"Bearer {token}"} if token else None)
     body = r.json()
     if body.get("errors"):
         raise SeedError(f"{key}: {body['errors']}")
@@ -58,17 +60,27 @@ CREATE_DEAL = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { i
 MOVE = "mutation($i: MoveDealStageInput!) { moveDealStage(input: $i) { deal { id version status } errors { code message } } }"
 OPEN_TICKET = "mutation($i: OpenTicketInput!) { openTicket(input: $i) { ticket { id version } errors { code message } } }"
 RESOLVE = "mutation($i: ResolveTicketInput!) { resolveTicket(input: $i) { ticket { id } errors { code message } } }"
+COMMENT = "mutation($i: AddTicketCommentInput!) { addTicketComment(input: $i) { comment { id } errors { code message } } }"
+CREATE_PRODUCT = "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { id } errors { code message } } }"
 
 
-async def seed(url: str, settle) -> dict[str, str]:
-    """Create the demo records through the gateway at `url`; `settle()` waits for events."""
+async def seed(url: str, settle, mint) -> dict[str, str]:
+    """Create the demo records through the gateway at `url`, each with the token of the person who
+    would do it (`mint(role, sub, company=None, contact=None)` makes one); `settle()` waits for
+    events. Two partners register a prospect, a lead and a deal each; a customer comments on its
+    ticket and support adds an internal note — the data the security tests try to leak."""
     ids: dict[str, str] = {}
-    async with httpx.AsyncClient(timeout=30) as c:
+    admin = mint("admin", "admin.demo")
+    sales = mint("sales", "sales.anna")
+    marketing = mint("marketing", "marketing.olga")
+    support = mint("support", "support.sam")
+    async with httpx.AsyncClient(timeout=30, headers={"authorization": f"Bearer {admin}"}) as c:
         for key, name, kind, city in [
             ("nordhaven", "Nordhaven Architects", "CLIENT", "Bergen"),
             ("baltic", "Baltic Steelworks", "PROSPECT", "Gdańsk"),
             ("harbour", "Harbour Logistics GmbH", "PROSPECT", "Hamburg"),
             ("kestrel", "Kestrel Engineering", "PARTNER", "Leeds"),
+            ("fjord", "Fjord Build Partners", "PARTNER", "Trondheim"),
         ]:
             p = await _call(c, url, CREATE_COMPANY, {"i": {"name": name, "kind": kind, "city": city,
                                                            "industry": "Design & construction", "owner": "sales.anna"}},
@@ -80,21 +92,24 @@ async def seed(url: str, settle) -> dict[str, str]:
             ("anna", "Anna", "Kowalska", "anna.kowalska@balticsteel.example", "baltic", "Plant director"),
             ("lena", "Lena", "Vogel", "lena.vogel@harbour.example", "harbour", "Head of facilities"),
             ("tom", "Tom", "Reid", "tom.reid@kestrel.example", "kestrel", "Partner manager"),
+            ("sigrid", "Sigrid", "Lie", "sigrid.lie@fjordbuild.example", "fjord", "Sales director"),
         ]:
             p = await _call(c, url, CREATE_CONTACT, {"i": {"firstName": first, "lastName": last, "email": email,
                                                            "companyId": ids[company], "jobTitle": title,
-                                                           "lifecycle": "PROSPECT"}}, "createContact")
+                                                           "lifecycle": "PROSPECT", "owner": "sales.anna"}}, "createContact")
             ids[key] = p["contact"]["id"]
         await settle()
         p = await _call(c, url, CREATE_CAMPAIGN, {"i": {"name": "Turnkey factory design webinar", "channel": "EVENT",
                                                         "currency": "EUR", "budget": "5000", "cost": "4000",
-                                                        "startsOn": "2026-09-01", "endsOn": "2026-09-30"}}, "createCampaign")
+                                                        "startsOn": "2026-09-01", "endsOn": "2026-09-30"}}, "createCampaign",
+                      marketing)
         ids["webinar"] = p["campaign"]["id"]
         await _call(c, url, ADD_MEMBERS, {"i": {"campaignId": ids["webinar"],
-                                                "contactIds": [ids["ingrid"], ids["anna"], ids["lena"]]}}, "addCampaignMembers")
+                                                "contactIds": [ids["ingrid"], ids["anna"], ids["lena"]]}}, "addCampaignMembers",
+                    marketing)
         for who, text in [("ingrid", "Registered and attended; asked for a site visit"), ("anna", "Downloaded the slides")]:
             await _call(c, url, RESPOND, {"i": {"campaignId": ids["webinar"], "contactId": ids[who], "response": text}},
-                        "recordResponse")
+                        "recordResponse", marketing)
         deals = {}
         for key, title, company, contact, amount, stage in [
             ("hq", "Nordhaven HQ extension: concept to permits", "nordhaven", "ingrid", "240000", "qualified"),
@@ -103,13 +118,14 @@ async def seed(url: str, settle) -> dict[str, str]:
         ]:
             p = await _call(c, url, CREATE_DEAL, {"i": {"title": title, "companyId": ids[company], "contactId": ids[contact],
                                                         "amount": amount, "currency": "EUR", "stageId": stage,
-                                                        "owner": "sales.anna", "expectedCloseDate": "2027-03-31"}}, "createDeal")
+                                                        "owner": "sales.anna", "expectedCloseDate": "2027-03-31"}}, "createDeal",
+                            sales)
             deals[key] = p["deal"]
             ids[key] = p["deal"]["id"]
         hq = deals["hq"]
         for stage in ("estimate", "won"):
             p = await _call(c, url, MOVE, {"i": {"id": hq["id"], "expectedVersion": hq["version"], "stageId": stage}},
-                            "moveDealStage")
+                            "moveDealStage", sales)
             hq = p["deal"]
         for key, company, contact, subject, prio in [
             ("bim", "nordhaven", "mats", "BIM model export fails for the structural package", "CRITICAL"),
@@ -117,10 +133,42 @@ async def seed(url: str, settle) -> dict[str, str]:
             ("survey", "baltic", "anna", "Site survey report missing from the portal", "HIGH"),
         ]:
             p = await _call(c, url, OPEN_TICKET, {"i": {"companyId": ids[company], "contactId": ids[contact],
-                                                        "subject": subject, "priority": prio}}, "openTicket")
+                                                        "subject": subject, "priority": prio}}, "openTicket", support)
             ids[key] = p["ticket"]["id"]
             if key == "invoice":
                 await _call(c, url, RESOLVE, {"i": {"id": ids[key], "expectedVersion": p["ticket"]["version"],
-                                                    "resolution": "Address updated in the billing system"}}, "resolveTicket")
+                                                    "resolution": "Address updated in the billing system"}}, "resolveTicket",
+                            support)
+        mats = mint("customer", "mats@nordhaven", company=ids["nordhaven"], contact=ids["mats"])
+        await _call(c, url, COMMENT, {"i": {"ticketId": ids["bim"], "body": "It fails for every export since Monday."}},
+                    "addTicketComment", mats)
+        await _call(c, url, COMMENT, {"i": {"ticketId": ids["bim"], "internal": True,
+                                            "body": "Known regression in the IFC exporter; fix planned for 3.2."}},
+                    "addTicketComment", support)
+        for sku, name, price, unit in [("SURVEY", "Site survey and brief", "4800", "project"),
+                                       ("CONCEPT", "Concept design", "95", "m²"),
+                                       ("BIM-COORD", "BIM coordination", "120", "hour")]:
+            p = await _call(c, url, CREATE_PRODUCT, {"i": {"sku": sku, "name": name, "listPrice": price, "currency": "EUR",
+                                                           "unit": unit}}, "createProduct", admin)
+            ids[f"product_{sku}"] = p["product"]["id"]
+        await settle()
+        # deal registration by two partners: each must only ever see its own
+        for partner, user, client, city, lead, email, deal, amount in [
+            ("kestrel", "tom@kestrel", "Solvik Timber AS", "Bergen", ("Eirik", "Solvik"), "eirik@solvik.example",
+             "Sawmill extension", "420000"),
+            ("fjord", "sigrid@fjord", "Aurland Hydro", "Aurland", ("Kari", "Aurland"), "kari@aurlandhydro.example",
+             "Turbine hall refurbishment", "910000"),
+        ]:
+            token = mint("partner", user, company=ids[partner])
+            p = await _call(c, url, CREATE_COMPANY, {"i": {"name": client, "city": city}}, "createCompany", token)
+            ids[f"{partner}_client"] = p["company"]["id"]
+            p = await _call(c, url, CREATE_CONTACT, {"i": {"firstName": lead[0], "lastName": lead[1], "email": email,
+                                                           "companyId": ids[f"{partner}_client"]}}, "createContact", token)
+            ids[f"{partner}_lead"] = p["contact"]["id"]
+            await settle()
+            p = await _call(c, url, CREATE_DEAL, {"i": {"title": deal, "companyId": ids[f"{partner}_client"],
+                                                        "contactId": ids[f"{partner}_lead"], "amount": amount,
+                                                        "currency": "EUR"}}, "createDeal", token)
+            ids[f"{partner}_deal"] = p["deal"]["id"]
         await settle()
     return ids

@@ -46,7 +46,8 @@ async def main() -> int:
         await stack.start()
         if os.environ.get("TURNKEY_DEMO", "1") != "0" and await stack.services["contacts"].store.count("companies") == 0:
             print("loading demo data ...", flush=True)
-            await seed(stack.gateway_url, stack.settle)
+            await seed(stack.gateway_url, stack.settle, stack.mint)
+        token = stack.mint("admin", os.environ.get("USER") or "admin", ttl="12h")
         store = "MongoDB " + stack.mongodb_url if stack.mongodb_url else f"SQLite files in {stack.data_dir}/"
         bus = "RabbitMQ" if stack.amqp_url else "in-process bus"
         print(f"""
@@ -57,13 +58,16 @@ Turnkey CRM is running ({store}; {bus}; ready in {time.monotonic() - t0:.1f}s).
 
 Try the 360° view of a client:
 
-  curl -s {stack.gateway_url} -H 'content-type: application/json' \\
+  export TOKEN={token}
+
+  curl -s {stack.gateway_url} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -d '{{"query": "{{ companies(first: 1, filter: {{name: \\"Nordhaven Architects\\"}}) {{ edges {{ node {{ name health {{ level warnings }} }} }} }} }}"}}'
 
-or paste this into GraphiQL:
+or paste this into GraphiQL (add the header {{"Authorization": "Bearer <the token>"}}):
 
 {QUERY_360}
-Ctrl-C stops everything.""", flush=True)
+Other roles: python -m services.token --role partner --sub tom@kestrel --company <partner company id>
+(roles: admin sales marketing support partner customer; see docs/security.md). Ctrl-C stops everything.""", flush=True)
         await stop.wait()
     finally:
         print("stopping ...", flush=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from services.common import auth
 from services.common.bus import Bus, InMemoryBus, open_bus
 from services.common.service import Service
 from services.common.settings import DEFAULT_PORTS, Settings
@@ -82,6 +83,7 @@ class Stack:
         self.servers: dict[str, tuple[_Server, asyncio.Task]] = {}
         self.bus: Bus | None = None
         self.gateway: subprocess.Popen | None = None
+        self._composed: Path | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -97,8 +99,27 @@ class Stack:
             amqp_url=self.amqp_url, exchange=self.exchange, db_prefix=self.db_prefix, env=self.env,
             relay_interval=self.relay_interval)
 
+    def mint(self, role: str, sub: str | None = None, *, company: str | None = None, contact: str | None = None,
+             ttl: str = "8h") -> str:
+        """A token signed with this installation's local key (embedded default)."""
+        return auth.mint(self.settings("contacts"), role=role, sub=sub or f"{role}.{company or 'staff'}",
+                         company=company, contact=contact, ttl=auth.parse_ttl(ttl))
+
+    def gateway_auth_env(self) -> dict[str, str]:
+        """What the gateway needs to verify the same tokens as the services."""
+        s = self.settings("contacts")
+        env = {"TURNKEY_JWT_ISSUER": s.jwt_issuer, "TURNKEY_JWT_AUDIENCE": s.jwt_audience,
+               "TURNKEY_JWT_CLAIM_NAMESPACE": s.jwt_claim_namespace}
+        if s.jwks_url:
+            env["TURNKEY_JWKS_URL"] = s.jwks_url
+        else:
+            env["TURNKEY_JWT_PUBLIC_KEY_FILE"] = str(auth.public_key_path(s).resolve())
+        return env
+
     async def start(self, *, gateway: bool = True) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.settings("contacts").jwks_url:
+            auth.ensure_local_keys(self.settings("contacts"))  # before any service or the gateway reads it
         # one bus for all services of this process (RabbitMQ when AMQP_URL is set)
         self.bus = await open_bus(self.settings("contacts")) if self.amqp_url else InMemoryBus()
         if isinstance(self.bus, InMemoryBus):
@@ -136,54 +157,57 @@ class Stack:
         committed = GATEWAY_DIR / "supergraph.graphql"
         if self.ports == DEFAULT_PORTS and self.host == "127.0.0.1" and committed.exists():
             return committed
-        out = self.data_dir / "supergraph.graphql"
-        compose(out, {n: self.service_url(n) for n in SERVICE_CLASSES})
-        return out
+        # composed once: a running gateway watches its file and would reload on a rewrite
+        if self._composed is None:
+            self._composed = self.data_dir / "supergraph.graphql"
+            compose(self._composed, {n: self.service_url(n) for n in SERVICE_CLASSES})
+        return self._composed
 
     async def start_gateway(self) -> None:
+        self.gateway, self._gateway_log = await self.spawn_gateway(self.gateway_port, self.gateway_env)
+
+    async def spawn_gateway(self, port: int, extra_env: dict | None = None):
+        """Start a gateway process on `port` over this stack's subgraphs; wait until it answers."""
         binary = GATEWAY_DIR / "node_modules" / ".bin" / "hive-gateway"
         if not binary.exists():
             raise RuntimeError("gateway dependencies missing: run `make run` or `cd gateway && npm ci`")
         supergraph = self._supergraph_file()
-        env = {**os.environ, "TURNKEY_ENV": self.env, **self.gateway_env}
+        env = {**os.environ, "TURNKEY_ENV": self.env, **self.gateway_auth_env(), **(extra_env or {})}
         # the gateway reads LOG_LEVEL itself and knows only trace|debug|info|warn|error
         level = env.get("LOG_LEVEL", "warn").lower()
         env["LOG_LEVEL"] = {"warning": "warn", "critical": "error", "fatal": "error"}.get(level, level)
         if env["LOG_LEVEL"] not in ("trace", "debug", "info", "warn", "error"):
             env["LOG_LEVEL"] = "warn"
-        log_path = self.data_dir / "gateway.log"
-        self._gateway_log = open(log_path, "ab")
-        self.gateway = subprocess.Popen(
-            [str(binary), "supergraph", str(supergraph), "--host", self.host, "--port", str(self.gateway_port)],
-            cwd=GATEWAY_DIR, env=env, stdout=self._gateway_log, stderr=subprocess.STDOUT, start_new_session=True)
+        log_path = self.data_dir / f"gateway-{port}.log"
+        log_file = open(log_path, "ab")
+        proc = subprocess.Popen(
+            [str(binary), "supergraph", str(supergraph), "--host", self.host, "--port", str(port)],
+            cwd=GATEWAY_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
+        url = f"http://{self.host}:{port}/graphql"
+        token = self.mint("admin", "stack.readiness", ttl="5m")
         async with httpx.AsyncClient(timeout=2) as client:
             while True:
-                if self.gateway.poll() is not None:
-                    raise RuntimeError(f"gateway exited with {self.gateway.returncode}; see {log_path}")
+                if proc.poll() is not None:
+                    log_file.close()
+                    raise RuntimeError(f"gateway exited with {proc.returncode}; see {log_path}")
                 try:
-                    r = await client.post(self.gateway_url, json={"query": "{ __typename }"})
+                    r = await client.post(url, json={"query": "{ __typename }"},
+                                          headers={"authorization": f"Bearer {token}"})
                     if r.status_code == 200:
-                        return
+                        return proc, log_file
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    await kill_gateway(proc, log_file)
                     raise TimeoutError(f"gateway did not answer; see {log_path}")
                 await asyncio.sleep(0.2)
 
     async def stop_gateway(self) -> None:
         if self.gateway is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.gateway.pid, signal.SIGTERM)
-        try:
-            await asyncio.to_thread(self.gateway.wait, 10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.gateway.pid, signal.SIGKILL)
-            await asyncio.to_thread(self.gateway.wait)
+        await kill_gateway(self.gateway, self._gateway_log)
         self.gateway = None
-        self._gateway_log.close()
 
     async def stop(self) -> None:
         await self.stop_gateway()
@@ -209,6 +233,18 @@ class Stack:
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError("events did not settle")
+
+
+async def kill_gateway(proc: subprocess.Popen, log_file) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.to_thread(proc.wait, 10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await asyncio.to_thread(proc.wait)
+    log_file.close()
 
 
 async def gql(client: httpx.AsyncClient, url: str, query: str, variables: dict | None = None, **kw) -> dict:

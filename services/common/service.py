@@ -24,6 +24,11 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors
 from cross_web import HTTPException
 
+from graphql import NoSchemaIntrospectionCustomRule, ValidationRule
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+from .auth import AuthError, Principal, Verifier
+from .authz import check_rules, matches, narrow
 from .bus import Bus, open_bus
 from .bus.memory import InMemoryBus
 from .envelope import Envelope
@@ -41,14 +46,44 @@ class Context:
     service: "Service"
     request: Any
     response: Any
+    principal: Principal
     loaders: dict[str, Any] = field(default_factory=dict)
+    scopes: dict[str, dict] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:
         return self.service.store
 
+    @property
+    def settings(self) -> Settings:
+        return self.service.settings
+
+    # ---- row scopes (services/common/authz.py) -------------------------------------------------
+    def scope(self, coll: str) -> dict:
+        """The filter this request's reads of `coll` are confined to ({} = every row)."""
+        if coll not in self.scopes:
+            self.scopes[coll] = self.service.row_scope(self.principal, coll)
+        return self.scopes[coll]
+
+    def scoped(self, coll: str, flt: dict | None = None) -> dict:
+        return narrow(self.scope(coll), flt)
+
+    def visible(self, coll: str, doc: dict | None) -> bool:
+        return doc is not None and matches(doc, self.scope(coll))
+
+    async def get(self, coll: str, id: str) -> dict | None:
+        """A document by id if this principal may see it, else None (exactly as if absent)."""
+        doc = await self.by_id(coll).load(str(id))
+        return doc if self.visible(coll, doc) else None
+
+    def audit(self, action: str, entity: str, entity_id: str, changes: dict | None = None) -> Envelope:
+        """The audit record of a change, to pass in the same `events=[...]` as the change itself:
+        it is written in the same single-document write (outbox), so it cannot be lost."""
+        return audit_event(self.service.name, self.principal, action, entity, entity_id, changes)
+
     def by_id(self, coll: str):
-        """A per-request DataLoader of documents of `coll` by id (None where absent)."""
+        """A per-request DataLoader of documents of `coll` by id (None where absent). Unscoped:
+        resolvers use `get()`, which applies the row scope."""
         from strawberry.dataloader import DataLoader
 
         store = self.store
@@ -84,7 +119,44 @@ class _GraphQLApp(GraphQL):
         self.service = service
 
     async def get_context(self, request, response) -> Context:  # type: ignore[override]
-        return Context(self.service, request, response)
+        # the endpoint verified the token before the request reached strawberry
+        return Context(self.service, request, response, principal=request.scope["turnkey.principal"])
+
+
+def audit_event(service: str, principal: Principal | None, action: str, entity: str, entity_id: str,
+                changes: dict | None = None) -> Envelope:
+    return Envelope(f"audit.{service}.{action}", str(entity_id), {
+        "service": service, "action": action, "entity": entity, "entity_id": str(entity_id),
+        "actor": principal.describe() if principal else {"sub": "system", "role": "system"},
+        "changes": changes or {},
+    })
+
+
+def diff(old: dict | None, new: dict | None) -> dict:
+    """`{field: {"from": a, "to": b}}` for the public fields a write changed (audit log)."""
+    old, new = old or {}, new or {}
+    skip = {"version", "updated_at", "created_at"}
+    keys = sorted(k for k in set(old) | set(new)
+                  if not k.startswith("_") and not k.endswith("_key") and k not in skip)
+    return {k: {"from": old.get(k), "to": new.get(k)} for k in keys if old.get(k) != new.get(k)}
+
+
+class PortalIntrospectionGuard(SchemaExtension):
+    """Outside development, partner and customer tokens cannot introspect the subgraph (nor read
+    its SDL through `_service`), even when they reach it directly."""
+
+    def on_operation(self):
+        ec = self.execution_context
+        principal = getattr(ec.context, "principal", None)
+        if principal is not None and principal.is_portal and not ec.context.settings.development:
+            ec.validation_rules = ec.validation_rules + (NoSchemaIntrospectionCustomRule, _NoServiceSDL)
+        yield
+
+
+class _NoServiceSDL(ValidationRule):
+    def enter_field(self, node, *_):
+        if node.name.value == "_service":
+            self.report_error(GraphQLError("GraphQL introspection has been disabled", [node]))
 
 
 class Subscription:
@@ -108,6 +180,7 @@ class Service:
         self.latency = Histogram("graphql_request_seconds", "GraphQL request latency", registry=self.registry)
         self.events_in = Counter("events_consumed", "Events applied by consumers", ["type"], registry=self.registry)
         self.started = False
+        self._verifier: Verifier | None = None
         self.app = self._build_app()
 
     # ---- to override --------------------------------------------------------------------
@@ -119,6 +192,12 @@ class Service:
 
     def subscriptions(self) -> list[Subscription]:
         return []
+
+    def row_scope(self, principal: Principal, coll: str) -> dict:
+        """The filter `principal`'s reads of `coll` are confined to (authz.ALL_ROWS = every row,
+        authz.NO_ROWS = none). Default: nothing — each service lists what each role may see."""
+        from .authz import NO_ROWS
+        return NO_ROWS
 
     # ---- runtime --------------------------------------------------------------------------
     @property
@@ -186,8 +265,15 @@ class Service:
             self._bus = None
 
     # ---- HTTP -----------------------------------------------------------------------------
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(self.settings)
+        return self._verifier
+
     def _build_app(self) -> Starlette:
         schema = self.schema()
+        check_rules(schema)
         self.graphql_schema = schema
         gql = _GraphQLApp(
             self, schema,
@@ -197,7 +283,14 @@ class Service:
         async def graphql_endpoint(request: Request):
             t0 = time.perf_counter()
             try:
-                response = await gql.run(request)
+                if request.method == "GET" and "query" not in request.query_params:
+                    response = await gql.run(request)  # the IDE page (development) or 404/406: no data
+                else:
+                    request.scope["turnkey.principal"] = await self.verifier.verify(request.headers.get("authorization"))
+                    response = await gql.run(request)
+            except AuthError as exc:
+                response = JSONResponse({"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
+                                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
             except HTTPException as exc:
                 response = PlainTextResponse(exc.reason, status_code=exc.status_code)
             self.latency.observe(time.perf_counter() - t0)
@@ -256,10 +349,20 @@ class _Schema(strawberry.federation.Schema):
         return None
 
 
-def build_schema(query, mutation=None, types: Sequence[type] = ()) -> strawberry.federation.Schema:
+def build_schema(query, mutation=None, types: Sequence[type] = (), settings: Settings | None = None
+                 ) -> strawberry.federation.Schema:
+    """A subgraph schema with the hostile-query limits of a subgraph (the gateway has its own,
+    tighter ones; these hold when a subgraph is reached directly with a valid token)."""
+    s = settings or Settings(service="schema")
     return _Schema(
-        query=query, mutation=mutation, types=list(types),
-        federation_version="2.9", extensions=[mask_errors],
+        query=query, mutation=mutation, types=list(types), federation_version="2.9",
+        extensions=[
+            mask_errors,
+            lambda: QueryDepthLimiter(max_depth=s.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=s.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=s.max_tokens),
+            PortalIntrospectionGuard,
+        ],
     )
 
 

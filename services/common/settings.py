@@ -27,6 +27,22 @@ class Settings:
     relay_interval: float = 1.0
     max_deliveries: int = 5
     db_prefix: str = "turnkey"
+    jwks_url: str | None = None
+    jwks_cooldown: float = 30.0
+    jwt_issuer: str = "turnkey-local"
+    jwt_audience: str = "turnkey"
+    jwt_algorithms: tuple[str, ...] = ("ES256", "RS256")
+    jwt_claim_namespace: str = ""
+    jwt_private_key_file: str | None = None
+    jwt_public_key_file: str | None = None
+    sales_own_book: bool = False
+    max_depth: int = 15
+    max_aliases: int = 60
+    max_tokens: int = 5000
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
 
     @property
     def db_name(self) -> str:
@@ -49,4 +65,16 @@ class Settings:
             relay_interval=float(_env("TURNKEY_RELAY_INTERVAL", "1.0")),
             max_deliveries=int(_env("TURNKEY_MAX_DELIVERIES", "5")),
             db_prefix=_env("TURNKEY_DB_PREFIX", "turnkey"),
+            jwks_url=_env("TURNKEY_JWKS_URL"),
+            jwks_cooldown=float(_env("TURNKEY_JWKS_COOLDOWN_SECONDS", "30")),
+            jwt_issuer=_env("TURNKEY_JWT_ISSUER", "turnkey-local"),
+            jwt_audience=_env("TURNKEY_JWT_AUDIENCE", "turnkey"),
+            jwt_algorithms=tuple(a.strip() for a in _env("TURNKEY_JWT_ALGORITHMS", "ES256,RS256").split(",") if a.strip()),
+            jwt_claim_namespace=_env("TURNKEY_JWT_CLAIM_NAMESPACE", ""),
+            jwt_private_key_file=_env("TURNKEY_JWT_PRIVATE_KEY_FILE"),
+            jwt_public_key_file=_env("TURNKEY_JWT_PUBLIC_KEY_FILE"),
+            sales_own_book=_env("TURNKEY_SALES_OWN_BOOK", "false").lower() in ("1", "true", "yes"),
+            max_depth=int(_env("TURNKEY_SUBGRAPH_MAX_DEPTH", "15")),
+            max_aliases=int(_env("TURNKEY_SUBGRAPH_MAX_ALIASES", "60")),
+            max_tokens=int(_env("TURNKEY_SUBGRAPH_MAX_TOKENS", "5000")),
         )

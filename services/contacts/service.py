@@ -11,8 +11,24 @@ import re
 from enum import Enum
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from services.common.authz import (
+    ADMIN,
+    ALL_ROWS,
+    CUSTOMER,
+    EVERYONE,
+    MARKETING,
+    NO_ROWS,
+    PARTNER,
+    PORTAL,
+    SALES,
+    STAFF,
+    SUPPORT,
+    allow,
+)
+from services.common.auth import Principal
 from services.common.envelope import Envelope
 from services.common.errors import AlreadyApplied, DuplicateKeyError, NotFoundError
 from services.common.graphql import (
@@ -26,7 +42,7 @@ from services.common.graphql import (
     user_errors,
 )
 from services.common.ids import new_id, now_iso
-from services.common.service import Service, Subscription, build_schema
+from services.common.service import Service, Subscription, audit_event, build_schema, diff
 from services.common.types import parse_ts, ts_input
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -108,7 +124,8 @@ TIMELINE_SORT = [("occurred_at", -1)]
 
 
 async def _timeline(info: Info, key: str, value: str, first, after, filter) -> Connection[Interaction]:
-    return await paginate(info.context.store, "interactions", _timeline_filter(key, value, filter),
+    c = info.context
+    return await paginate(c.store, "interactions", c.scoped("interactions", _timeline_filter(key, value, filter)),
                           TIMELINE_SORT, first, after, Interaction.from_doc)
 
 
@@ -124,6 +141,8 @@ class Company:
     city: str | None
     country: str | None
     owner: str | None = strawberry.field(description="Account owner (a user id); the company stays when they leave.")
+    partner_id: strawberry.ID | None = strawberry.field(
+        description="The partner company that registered this company (deal registration), if any.")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -133,22 +152,24 @@ class Company:
         return Company(
             id=d["id"], name=d["name"], kind=CompanyKind(d["kind"]), website=d.get("website"),
             industry=d.get("industry"), city=d.get("city"), country=d.get("country"), owner=d.get("owner"),
-            version=d["version"], created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
+            partner_id=d.get("partner_id"), version=d["version"], created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Company | None":
-        doc = await info.context.by_id("companies").load(str(id))
+        doc = await info.context.get("companies", str(id))
         return cls.from_doc(doc) if doc else None
 
-    @strawberry.field(description="People at this company.")
+    @strawberry.field(description="People at this company.", extensions=allow(EVERYONE, scoped=PORTAL | {SALES}))
     async def contacts(self, info: Info, first: int | None = None, after: str | None = None) -> "Connection[Contact]":
-        return await paginate(info.context.store, "contacts", {"company_id": self.id},
+        c = info.context
+        return await paginate(c.store, "contacts", c.scoped("contacts", {"company_id": self.id}),
                               [("last_name_key", 1), ("first_name_key", 1)], first, after, Contact.from_doc)
 
-    @strawberry.field(description="Every interaction with this company and its people, newest first, from all departments.")
+    @strawberry.field(description="Every interaction with this company and its people, newest first, from all departments.",
+                      extensions=allow(STAFF))
     async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: TimelineFilter | None = None) -> Connection[Interaction]:
+                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
         return await _timeline(info, "company_id", str(self.id), first, after, filter)
 
 
@@ -163,19 +184,20 @@ class Contact:
     lifecycle: Lifecycle
     owner: str | None
     company_id: strawberry.ID | None
+    partner_id: strawberry.ID | None = strawberry.field(description="The partner that registered this lead, if any.")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(EVERYONE))
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(EVERYONE, scoped=PORTAL | {SALES}))
     async def company(self, info: Info) -> Company | None:
         if not self.company_id:
             return None
-        doc = await info.context.by_id("companies").load(str(self.company_id))
+        doc = await info.context.get("companies", str(self.company_id))
         return Company.from_doc(doc) if doc else None
 
     @staticmethod
@@ -183,18 +205,19 @@ class Contact:
         return Contact(
             id=d["id"], first_name=d["first_name"], last_name=d["last_name"], email=d.get("email"),
             phone=d.get("phone"), job_title=d.get("job_title"), lifecycle=Lifecycle(d["lifecycle"]),
-            owner=d.get("owner"), company_id=d.get("company_id"), version=d["version"],
+            owner=d.get("owner"), company_id=d.get("company_id"), partner_id=d.get("partner_id"), version=d["version"],
             created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Contact | None":
-        doc = await info.context.by_id("contacts").load(str(id))
+        doc = await info.context.get("contacts", str(id))
         return cls.from_doc(doc) if doc else None
 
-    @strawberry.field(description="Every interaction with this person, newest first, from all departments.")
+    @strawberry.field(description="Every interaction with this person, newest first, from all departments.",
+                      extensions=allow(STAFF))
     async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: TimelineFilter | None = None) -> Connection[Interaction]:
+                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
         return await _timeline(info, "contact_id", str(self.id), first, after, filter)
 
 
@@ -295,13 +318,13 @@ class InteractionPayload:
 
 # ---- domain --------------------------------------------------------------------------------
 def company_snapshot(doc: dict) -> dict:
-    return {k: doc.get(k) for k in ("id", "version", "name", "kind", "owner", "country")}
+    return {k: doc.get(k) for k in ("id", "version", "name", "kind", "owner", "country", "partner_id")}
 
 
 def contact_snapshot(doc: dict) -> dict:
     return {"id": doc["id"], "version": doc["version"], "name": f"{doc['first_name']} {doc['last_name']}".strip(),
             "email": doc.get("email"), "company_id": doc.get("company_id"), "lifecycle": doc["lifecycle"],
-            "owner": doc.get("owner")}
+            "owner": doc.get("owner"), "partner_id": doc.get("partner_id")}
 
 
 def _email(value: str | None) -> str | None:
@@ -327,16 +350,22 @@ def _company_fields(inp, *, creating: bool) -> dict:
     return out
 
 
-async def _unique_email(store, email: str | None, except_id: str | None = None) -> None:
+async def _unique_email(info: Info, email: str | None, except_id: str | None = None) -> None:
+    """E-mail addresses are unique among the contacts this principal can see: for staff that is
+    everyone; for a partner only its own leads, so that the answer cannot reveal that another
+    partner (or the vendor) already knows the address. Cross-partner duplicates are left for
+    staff's de-duplication."""
     if not email:
         return
-    page = await store.find("contacts", {"email_key": email.casefold()}, first=2)
+    c = info.context
+    flt = {"email_key": email.casefold()}
+    page = await c.store.find("contacts", c.scoped("contacts", flt) if c.principal.is_portal else flt, first=2)
     if any(d["id"] != except_id for d in page.items):
         raise InputError(ErrorCode.DUPLICATE, f"a contact with e-mail {email} already exists", ["input", "email"])
 
 
-async def _existing_company(store, company_id) -> None:
-    if company_id and await store.get("companies", str(company_id)) is None:
+async def _existing_company(info: Info, company_id) -> None:
+    if company_id and await info.context.get("companies", str(company_id)) is None:
         raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"company {company_id} does not exist", ["input", "companyId"])
 
 
@@ -361,16 +390,81 @@ def _contact_fields(inp, *, creating: bool) -> dict:
     return out
 
 
-@strawberry.type
-class Query:
-    @strawberry.field
-    async def company(self, info: Info, id: strawberry.ID) -> Company | None:
-        doc = await info.context.store.get("companies", str(id))
+@strawberry.type(description="Who is asking: the identity of the token.")
+class Me:
+    sub: str
+    role: str
+    company_id: strawberry.ID | None
+    contact_id: strawberry.ID | None
+    name: str | None
+
+    @strawberry.field(description="The company a partner or customer token is bound to.", extensions=allow(EVERYONE))
+    async def company(self, info: Info) -> Company | None:
+        doc = await info.context.get("companies", str(self.company_id)) if self.company_id else None
         return Company.from_doc(doc) if doc else None
 
-    @strawberry.field(description="Companies, by name.")
+    @strawberry.field(description="The contact a customer token is bound to.", extensions=allow(EVERYONE))
+    async def contact(self, info: Info) -> Contact | None:
+        doc = await info.context.get("contacts", str(self.contact_id)) if self.contact_id else None
+        return Contact.from_doc(doc) if doc else None
+
+
+@strawberry.enum
+class AuditAction(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    EXPORTED = "exported"
+
+
+@strawberry.type(description="Who did what to which record, when, with which identity. Append-only.")
+class AuditEntry:
+    id: strawberry.ID
+    at: dt.datetime
+    service: str
+    action: AuditAction
+    entity: str
+    entity_id: strawberry.ID
+    actor_sub: str
+    actor_role: str
+    actor_company_id: strawberry.ID | None
+    token_id: str | None
+    changes: JSON = strawberry.field(
+        description="{field: {from, to}} of a change; the created record's fields for a creation.")
+
+    @staticmethod
+    def from_doc(d: dict) -> "AuditEntry":
+        actor = d.get("actor") or {}
+        return AuditEntry(id=d["id"], at=parse_ts(d["at"]), service=d["service"], action=AuditAction(d["action"]),
+                          entity=d["entity"], entity_id=d["entity_id"], actor_sub=actor.get("sub", ""),
+                          actor_role=actor.get("role", ""), actor_company_id=actor.get("company"),
+                          token_id=actor.get("token_id"), changes=d.get("changes") or {})
+
+
+@strawberry.input
+class AuditFilter:
+    actor_sub: str | None = None
+    entity: str | None = strawberry.field(default=None, description="Company, Contact, Deal, Ticket, Campaign...")
+    entity_id: strawberry.ID | None = None
+    service: str | None = None
+    since: dt.datetime | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The identity of the token this request carries.", extensions=allow(EVERYONE))
+    def me(self, info: Info) -> Me:
+        p: Principal = info.context.principal
+        return Me(sub=p.sub, role=p.role, company_id=p.company, contact_id=p.contact, name=p.name)
+
+    @strawberry.field(extensions=allow(EVERYONE, scoped=PORTAL | {SALES}))
+    async def company(self, info: Info, id: strawberry.ID) -> Company | None:
+        doc = await info.context.get("companies", str(id))
+        return Company.from_doc(doc) if doc else None
+
+    @strawberry.field(description="Companies, by name.", extensions=allow(STAFF, PARTNER, scoped={SALES, PARTNER}))
     async def companies(self, info: Info, first: int | None = None, after: str | None = None,
-                        filter: CompanyFilter | None = None) -> Connection[Company]:
+                        filter: CompanyFilter | None = None) -> Connection[Company] | None:
         clauses: list[dict] = []
         if filter:
             if filter.kind:
@@ -382,17 +476,18 @@ class Query:
                 clauses.append({"name_key": {"$gte": p, "$lt": p + "\U0010ffff"}})
             if filter.owner:
                 clauses.append({"owner": filter.owner})
-        return await paginate(info.context.store, "companies", {"$and": clauses} if clauses else {},
+        c = info.context
+        return await paginate(c.store, "companies", c.scoped("companies", {"$and": clauses} if clauses else {}),
                               [("name_key", 1)], first, after, Company.from_doc)
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(EVERYONE, scoped=PORTAL | {SALES}))
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
-        doc = await info.context.store.get("contacts", str(id))
+        doc = await info.context.get("contacts", str(id))
         return Contact.from_doc(doc) if doc else None
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF, PARTNER, scoped={SALES, PARTNER}))
     async def contacts(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: ContactFilter | None = None) -> Connection[Contact]:
+                       filter: ContactFilter | None = None) -> Connection[Contact] | None:
         clauses: list[dict] = []
         if filter:
             if filter.company_id:
@@ -403,76 +498,141 @@ class Query:
                 clauses.append({"email_key": filter.email.strip().casefold()})
             if filter.owner:
                 clauses.append({"owner": filter.owner})
-        return await paginate(info.context.store, "contacts", {"$and": clauses} if clauses else {},
+        c = info.context
+        return await paginate(c.store, "contacts", c.scoped("contacts", {"$and": clauses} if clauses else {}),
                               [("last_name_key", 1), ("first_name_key", 1)], first, after, Contact.from_doc)
+
+    @strawberry.field(description="The audit log, newest first: every change made through any service.",
+                      extensions=allow(ADMIN))
+    async def audit_log(self, info: Info, first: int | None = None, after: str | None = None,
+                        filter: AuditFilter | None = None) -> Connection[AuditEntry] | None:
+        clauses: list[dict] = []
+        if filter:
+            for key, val in (("actor.sub", filter.actor_sub), ("entity", filter.entity),
+                             ("entity_id", filter.entity_id), ("service", filter.service)):
+                if val:
+                    clauses.append({key: str(val)})
+            if filter.since:
+                if filter.since.tzinfo is None:
+                    raise PublicError("since needs a time zone")
+                clauses.append({"at": {"$gte": ts_input(filter.since, "since")}})
+        c = info.context
+        return await paginate(c.store, "audit_log", c.scoped("audit_log", {"$and": clauses} if clauses else {}),
+                              [("at", -1)], first, after, AuditEntry.from_doc)
+
+
+def _not_found(coll: str, id) -> NotFoundError:
+    return NotFoundError(coll, str(id))
+
+
+def _guarded(info: Info, coll: str, fn):
+    """Wrap a mutate() function: a row outside the principal's scope is treated as absent."""
+    def apply(d: dict) -> dict:
+        if not info.context.visible(coll, d):
+            raise _not_found(coll, d["id"])
+        return fn(d)
+    return apply
+
+
+async def _partner_owner(info: Info) -> str:
+    """Records a partner registers belong to the vendor's partner manager (the owner of the
+    partner company), or — without one — to the partner user who registered them."""
+    p = info.context.principal
+    partner = await info.context.store.get("companies", p.company)
+    return (partner or {}).get("owner") or p.sub
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
-    async def create_company(self, info: Info, input: CreateCompanyInput) -> CompanyPayload:
-        store = info.context.store
+    @strawberry.mutation(description="Register a company. Partners register prospects they bring (deal registration).",
+                         extensions=allow(ADMIN, SALES, MARKETING, PARTNER, scoped={SALES, PARTNER}))
+    async def create_company(self, info: Info, input: CreateCompanyInput) -> CompanyPayload | None:
+        c = info.context
         try:
             fields = _company_fields(input, creating=True)
             fields.setdefault("kind", CompanyKind.PROSPECT.value)
+            if c.principal.role == PARTNER:
+                if fields["kind"] != CompanyKind.PROSPECT.value or input.owner is not None:
+                    raise InputError(ErrorCode.NOT_ALLOWED, "partners register prospects; the owner is assigned by the vendor",
+                                     ["input", "kind" if input.owner is None else "owner"])
+                fields["partner_id"] = c.principal.company
+                fields["owner"] = await _partner_owner(info)
+            fields.setdefault("owner", c.principal.sub)
             id = new_id()
-            doc = await store.insert("companies", {"id": id, **fields}, events=[
-                Envelope("contacts.company.created", id, company_snapshot({"id": id, "version": 1, **fields}))])
+            body = {"id": id, **fields}
+            doc = await c.store.insert("companies", body, events=[
+                Envelope("contacts.company.created", id, company_snapshot({"id": id, "version": 1, **fields})),
+                c.audit("created", "Company", id, diff(None, body))])
             return CompanyPayload(company=Company.from_doc(doc))
         except Exception as exc:
             return CompanyPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def update_company(self, info: Info, input: UpdateCompanyInput) -> CompanyPayload:
-        store = info.context.store
+    @strawberry.mutation(description="Change a company; changing `owner` hands the account over.",
+                         extensions=allow(ADMIN, SALES, MARKETING, scoped={SALES}))
+    async def update_company(self, info: Info, input: UpdateCompanyInput) -> CompanyPayload | None:
+        c = info.context
         try:
             changes = _company_fields(input, creating=False)
-            doc = await store.mutate(
-                "companies", str(input.id), lambda d: {**d, **changes}, expected_version=input.expected_version,
-                events=lambda old, new: [Envelope("contacts.company.updated", new["id"], company_snapshot(new))])
+            doc = await c.store.mutate(
+                "companies", str(input.id), _guarded(info, "companies", lambda d: {**d, **changes}),
+                expected_version=input.expected_version,
+                events=lambda old, new: [Envelope("contacts.company.updated", new["id"], company_snapshot(new)),
+                                         c.audit("updated", "Company", new["id"], diff(old, new))])
             return CompanyPayload(company=Company.from_doc(doc))
         except Exception as exc:
             return CompanyPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
-        store = info.context.store
+    @strawberry.mutation(description="Add a person. Partners register leads at companies they registered.",
+                         extensions=allow(STAFF, PARTNER, scoped={SALES, PARTNER}))
+    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload | None:
+        c = info.context
         try:
             fields = _contact_fields(input, creating=True)
-            await _existing_company(store, fields.get("company_id"))
-            await _unique_email(store, fields.get("email"))
+            await _existing_company(info, fields.get("company_id"))
+            await _unique_email(info, fields.get("email"))
+            if c.principal.role == PARTNER:
+                if input.owner is not None or input.lifecycle is not Lifecycle.LEAD:
+                    raise InputError(ErrorCode.NOT_ALLOWED, "partners register leads; the owner is assigned by the vendor",
+                                     ["input", "lifecycle" if input.owner is None else "owner"])
+                fields["partner_id"] = c.principal.company
+                fields["owner"] = await _partner_owner(info)
+            fields.setdefault("owner", c.principal.sub)
             id = new_id()
             body = {"id": id, "lifecycle": Lifecycle.LEAD.value, **fields}
-            doc = await store.insert("contacts", body, events=[
-                Envelope("contacts.contact.created", id, contact_snapshot({**body, "version": 1}))])
+            doc = await c.store.insert("contacts", body, events=[
+                Envelope("contacts.contact.created", id, contact_snapshot({**body, "version": 1})),
+                c.audit("created", "Contact", id, diff(None, body))])
             return ContactPayload(contact=Contact.from_doc(doc))
         except Exception as exc:
             return ContactPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
-        store = info.context.store
+    @strawberry.mutation(extensions=allow(STAFF, scoped={SALES}))
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload | None:
+        c = info.context
         try:
             changes = _contact_fields(input, creating=False)
-            await _existing_company(store, changes.get("company_id"))
-            await _unique_email(store, changes.get("email"), except_id=str(input.id))
+            await _existing_company(info, changes.get("company_id"))
+            await _unique_email(info, changes.get("email"), except_id=str(input.id))
 
             def events(old, new):
-                evs = [Envelope("contacts.contact.updated", new["id"], contact_snapshot(new))]
+                evs = [Envelope("contacts.contact.updated", new["id"], contact_snapshot(new)),
+                       c.audit("updated", "Contact", new["id"], diff(old, new))]
                 if old["lifecycle"] != new["lifecycle"]:
                     evs.append(Envelope("contacts.contact.lifecycle_changed", new["id"],
                                         {**contact_snapshot(new), "from": old["lifecycle"]}))
                 return evs
 
-            doc = await store.mutate("contacts", str(input.id), lambda d: {**d, **changes},
-                                     expected_version=input.expected_version, events=events)
+            doc = await c.store.mutate("contacts", str(input.id), _guarded(info, "contacts", lambda d: {**d, **changes}),
+                                       expected_version=input.expected_version, events=events)
             return ContactPayload(contact=Contact.from_doc(doc))
         except Exception as exc:
             return ContactPayload(errors=user_errors(exc))
 
-    @strawberry.mutation(description="Record a call, e-mail, meeting, note, web form or chat on the timeline.")
-    async def log_interaction(self, info: Info, input: LogInteractionInput) -> InteractionPayload:
-        store = info.context.store
+    @strawberry.mutation(description="Record a call, e-mail, meeting, note, web form or chat on the timeline.",
+                         extensions=allow(STAFF))
+    async def log_interaction(self, info: Info, input: LogInteractionInput) -> InteractionPayload | None:
+        c = info.context
+        store = c.store
         try:
             if input.kind not in MANUAL_KINDS:
                 raise InputError(ErrorCode.INVALID, f"{input.kind.name} interactions are recorded by the system",
@@ -483,19 +643,22 @@ class Mutation:
             if not company_id and not contact_id:
                 raise InputError(ErrorCode.INVALID, "give a companyId or a contactId", ["input", "companyId"])
             if contact_id:
-                contact = await store.get("contacts", contact_id)
+                contact = await c.get("contacts", contact_id)
                 if contact is None:
                     raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"contact {contact_id} does not exist", ["input", "contactId"])
                 if company_id and contact.get("company_id") not in (None, company_id):
                     raise InputError(ErrorCode.INVALID, "the contact belongs to another company", ["input", "contactId"])
                 company_id = company_id or contact.get("company_id")
-            await _existing_company(store, company_id)
-            doc = await store.insert("interactions", {
-                "id": new_id(), "kind": input.kind.value, "title": title,
+            await _existing_company(info, company_id)
+            id = new_id()
+            body = {
+                "id": id, "kind": input.kind.value, "title": title,
                 "detail": clean_text(input.detail, "detail", max_len=10_000),
                 "occurred_at": ts_input(input.occurred_at, "occurredAt") or now_iso(),
                 "source": "contacts", "company_id": company_id, "contact_id": contact_id,
-            })
+                "by": c.principal.sub,
+            }
+            doc = await store.insert("interactions", body, events=[c.audit("created", "Interaction", id, diff(None, body))])
             return InteractionPayload(interaction=Interaction.from_doc(doc))
         except Exception as exc:
             return InteractionPayload(errors=user_errors(exc))
@@ -545,7 +708,25 @@ class ContactsService(Service):
     name = "contacts"
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact])
+        return build_schema(Query, Mutation, types=[Company, Contact], settings=self.settings)
+
+    def row_scope(self, p: Principal, coll: str) -> dict:
+        own_book = p.role == SALES and self.settings.sales_own_book
+        if coll in ("companies", "contacts"):
+            if p.role in STAFF:
+                return {"owner": p.sub} if own_book else ALL_ROWS
+            if p.role == PARTNER:  # itself, its people, and what it registered
+                key = "id" if coll == "companies" else "company_id"
+                return {"$or": [{key: p.company}, {"partner_id": p.company}]}
+            if p.role == CUSTOMER:
+                if coll == "companies":
+                    return {"id": p.company}
+                return {"id": p.contact} if p.contact else {"company_id": p.company}
+        if coll == "interactions" and p.role in STAFF:
+            return ALL_ROWS  # reached only through companies/contacts the principal can see
+        if coll == "audit_log" and p.role == ADMIN:
+            return ALL_ROWS
+        return NO_ROWS
 
     async def setup(self) -> None:
         s = self.store
@@ -555,13 +736,31 @@ class ContactsService(Service):
         await s.ensure_index("contacts", [("email_key", 1)])
         await s.ensure_index("interactions", [("company_id", 1), ("occurred_at", -1)])
         await s.ensure_index("interactions", [("contact_id", 1), ("occurred_at", -1)])
+        await s.ensure_index("companies", [("partner_id", 1), ("name_key", 1)])
+        await s.ensure_index("contacts", [("partner_id", 1), ("last_name_key", 1)])
+        await s.ensure_index("audit_log", [("at", -1)])
+        await s.ensure_index("audit_log", [("entity_id", 1), ("at", -1)])
+        await s.ensure_index("audit_log", [("actor.sub", 1), ("at", -1)])
 
     def subscriptions(self) -> list[Subscription]:
         return [
             Subscription("timeline", ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"],
                          self.on_timeline_event),
             Subscription("deal-won", ["deals.deal.won"], self.on_deal_won),
+            Subscription("audit", ["audit.#"], self.on_audit),
         ]
+
+    async def on_audit(self, e: Envelope) -> None:
+        """The audit log: one append-only row per audit event of any service (row id = event id,
+        so a redelivery cannot add a second row). No API updates or deletes it."""
+        d = e.data
+        try:
+            await self.store.insert("audit_log", {
+                "id": e.id, "at": e.occurred_at, "service": d.get("service") or e.producer,
+                "action": d.get("action"), "entity": d.get("entity"), "entity_id": d.get("entity_id"),
+                "actor": d.get("actor") or {}, "changes": d.get("changes") or {}})
+        except DuplicateKeyError:
+            pass
 
     async def on_timeline_event(self, e: Envelope) -> None:
         row = interaction_for(e)
@@ -582,7 +781,8 @@ class ContactsService(Service):
                     "companies", d["company_id"],
                     lambda c: {**c, "kind": "client"} if c["kind"] == "prospect" else None,
                     event_id=e.id,
-                    events=lambda old, new: [Envelope("contacts.company.updated", new["id"], company_snapshot(new))]
+                    events=lambda old, new: [Envelope("contacts.company.updated", new["id"], company_snapshot(new)),
+                                             audit_event("contacts", None, "updated", "Company", new["id"], diff(old, new))]
                     if old["kind"] != new["kind"] else [])
             except (NotFoundError, AlreadyApplied):
                 pass
@@ -595,6 +795,7 @@ class ContactsService(Service):
                     events=lambda old, new: [
                         Envelope("contacts.contact.updated", new["id"], contact_snapshot(new)),
                         Envelope("contacts.contact.lifecycle_changed", new["id"], {**contact_snapshot(new), "from": old["lifecycle"]}),
+                        audit_event("contacts", None, "updated", "Contact", new["id"], diff(old, new)),
                     ] if old["lifecycle"] != new["lifecycle"] else [])
             except (NotFoundError, AlreadyApplied):
                 pass

@@ -17,6 +17,8 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from services.common.auth import Principal
+from services.common.authz import ADMIN, ALL_ROWS, MARKETING, NO_ROWS, SALES, STAFF, allow
 from services.common.envelope import Envelope
 from services.common.errors import DuplicateKeyError
 from services.common.graphql import (
@@ -32,7 +34,7 @@ from services.common.graphql import (
 )
 from services.common.ids import new_id, now_iso
 from services.common.replica import apply_snapshot
-from services.common.service import Service, Subscription, build_schema
+from services.common.service import Service, Subscription, build_schema, diff
 from services.common.types import parse_ts, ts_input
 
 MAX_MEMBERS_PER_CALL = 500
@@ -66,12 +68,12 @@ class Campaign:
     budget_minor: strawberry.Private[int | None]
     cost_minor: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF))
     def budget(self) -> Money | None:
         return Money.from_minor(self.budget_minor, self.currency)
 
-    @strawberry.field(description="What the campaign has cost so far.")
-    def cost(self) -> Money:
+    @strawberry.field(description="What the campaign has cost so far.", extensions=allow(STAFF))
+    def cost(self) -> Money | None:
         return Money.from_minor(self.cost_minor, self.currency)  # type: ignore[return-value]
 
     async def _revenue_rows(self, info: Info) -> dict[str, int]:
@@ -79,31 +81,31 @@ class Campaign:
                                               flt={"campaign_id": str(self.id)})
         return {r["key"]["currency"]: int(r["sum"]["amount_minor"]) for r in rows}
 
-    @strawberry.field(description="Won-deal revenue attributed to this campaign, in the campaign's currency.")
-    async def revenue(self, info: Info) -> Money:
+    @strawberry.field(description="Won-deal revenue attributed to this campaign, in the campaign's currency.", extensions=allow(STAFF))
+    async def revenue(self, info: Info) -> Money | None:
         return Money.from_minor((await self._revenue_rows(info)).get(self.currency, 0), self.currency)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def revenue_by_currency(self, info: Info) -> list[Money]:
+    @strawberry.field(extensions=allow(STAFF))
+    async def revenue_by_currency(self, info: Info) -> list[Money] | None:
         return [Money.from_minor(v, k) for k, v in sorted((await self._revenue_rows(info)).items())]  # type: ignore[misc]
 
-    @strawberry.field(description="(revenue − cost) / cost; null while the campaign has no cost.")
+    @strawberry.field(description="(revenue − cost) / cost; null while the campaign has no cost.", extensions=allow(STAFF))
     async def roi(self, info: Info) -> float | None:
         if not self.cost_minor:
             return None
         rev = (await self._revenue_rows(info)).get(self.currency, 0)
         return round((rev - self.cost_minor) / self.cost_minor, 4)
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF))
     async def members(self, info: Info, first: int | None = None, after: str | None = None,
-                      status: MemberStatus | None = None) -> "Connection[CampaignMember]":
+                      status: MemberStatus | None = None) -> "Connection[CampaignMember] | None":
         flt: dict = {"campaign_id": str(self.id)}
         if status:
             flt = {"$and": [flt, {"status": status.value}]}
         return await paginate(info.context.store, "members", flt, [("created_at", 1)], first, after, CampaignMember.from_doc)
 
-    @strawberry.field
-    async def response_count(self, info: Info) -> int:
+    @strawberry.field(extensions=allow(STAFF))
+    async def response_count(self, info: Info) -> int | None:
         return await info.context.store.count("members", {"$and": [{"campaign_id": str(self.id)}, {"status": "responded"}]})
 
     @staticmethod
@@ -118,7 +120,7 @@ class Campaign:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Campaign | None":
-        doc = await info.context.store.get("campaigns", str(id))
+        doc = await info.context.get("campaigns", str(id))
         return cls.from_doc(doc) if doc else None
 
 
@@ -130,13 +132,13 @@ class CampaignMember:
     campaign_id: strawberry.ID
     contact_id: strawberry.ID
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF))
     async def campaign(self, info: Info) -> Campaign | None:
         doc = await info.context.store.get("campaigns", str(self.campaign_id))
         return Campaign.from_doc(doc) if doc else None
 
-    @strawberry.field
-    def contact(self) -> "Contact":
+    @strawberry.field(extensions=allow(STAFF))
+    def contact(self) -> "Contact | None":
         return Contact(id=self.contact_id)
 
     @staticmethod
@@ -153,7 +155,7 @@ class Contact:
     def resolve_reference(cls, id: strawberry.ID) -> "Contact":
         return cls(id=id)
 
-    @strawberry.field(description="Campaigns this person was targeted by or responded to.")
+    @strawberry.field(description="Campaigns this person was targeted by or responded to.", extensions=allow(STAFF))
     async def campaigns(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[CampaignMember] | None:
         return await paginate(info.context.store, "members", {"contact_id": str(self.id)}, [("created_at", -1)],
                               first, after, CampaignMember.from_doc)
@@ -219,22 +221,23 @@ async def _campaign(store, campaign_id) -> dict:
 
 @strawberry.type
 class Query:
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF))
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
-        doc = await info.context.store.get("campaigns", str(id))
+        doc = await info.context.get("campaigns", str(id))
         return Campaign.from_doc(doc) if doc else None
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(STAFF))
     async def campaigns(self, info: Info, first: int | None = None, after: str | None = None,
-                        channel: Channel | None = None) -> Connection[Campaign]:
-        return await paginate(info.context.store, "campaigns", {"channel": channel.value} if channel else {},
+                        channel: Channel | None = None) -> Connection[Campaign] | None:
+        c = info.context
+        return await paginate(c.store, "campaigns", c.scoped("campaigns", {"channel": channel.value} if channel else {}),
                               [("created_at", -1)], first, after, Campaign.from_doc)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
-    async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload:
+    @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
+    async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload | None:
         store = info.context.store
         try:
             name = clean_text(input.name, "name", required=True)
@@ -248,13 +251,14 @@ class Mutation:
                     "ends_on": input.ends_on.isoformat() if input.ends_on else None}
             doc = await store.insert("campaigns", body, events=[Envelope("marketing.campaign.created", body["id"],
                                                                           {"id": body["id"], "version": 1, "name": name,
-                                                                           "channel": body["channel"]})])
+                                                                           "channel": body["channel"]}),
+                                                           info.context.audit("created", "Campaign", body["id"], diff(None, body))])
             return CampaignPayload(campaign=Campaign.from_doc(doc))
         except Exception as exc:
             return CampaignPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def record_campaign_cost(self, info: Info, input: RecordCampaignCostInput) -> CampaignPayload:
+    @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
+    async def record_campaign_cost(self, info: Info, input: RecordCampaignCostInput) -> CampaignPayload | None:
         store = info.context.store
         try:
             current = await store.get("campaigns", str(input.id))
@@ -262,13 +266,14 @@ class Mutation:
                 raise InputError(ErrorCode.NOT_FOUND, f"campaign {input.id} does not exist", ["input", "id"])
             cost, _ = parse_money(input.cost, current["currency"], "cost")
             doc = await store.mutate("campaigns", str(input.id), lambda d: {**d, "cost_minor": cost},
-                                     expected_version=input.expected_version)
+                                     expected_version=input.expected_version,
+                                     events=lambda old, new: [info.context.audit("updated", "Campaign", new["id"], diff(old, new))])
             return CampaignPayload(campaign=Campaign.from_doc(doc))
         except Exception as exc:
             return CampaignPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def add_campaign_members(self, info: Info, input: AddCampaignMembersInput) -> AddMembersPayload:
+    @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
+    async def add_campaign_members(self, info: Info, input: AddCampaignMembersInput) -> AddMembersPayload | None:
         store = info.context.store
         try:
             campaign = await _campaign(store, input.campaign_id)
@@ -283,9 +288,10 @@ class Mutation:
             added = 0
             for cid in ids:
                 try:
-                    await store.insert("members", {"id": f"{campaign['id']}:{cid}", "campaign_id": campaign["id"],
-                                                   "contact_id": cid, "company_id": known[cid].get("company_id"),
-                                                   "status": "targeted"})
+                    member = {"id": f"{campaign['id']}:{cid}", "campaign_id": campaign["id"],
+                              "contact_id": cid, "company_id": known[cid].get("company_id"), "status": "targeted"}
+                    await store.insert("members", member, events=[
+                        info.context.audit("created", "CampaignMember", member["id"], diff(None, member))])
                     added += 1
                 except DuplicateKeyError:
                     pass  # already a member
@@ -293,8 +299,9 @@ class Mutation:
         except Exception as exc:
             return AddMembersPayload(errors=user_errors(exc))
 
-    @strawberry.mutation(description="A contact responded (replied, registered, filled in a form...). Adds them as a member if needed.")
-    async def record_response(self, info: Info, input: RecordResponseInput) -> ResponsePayload:
+    @strawberry.mutation(description="A contact responded (replied, registered, filled in a form...). Adds them as a member if needed.",
+                         extensions=allow(ADMIN, MARKETING, SALES))
+    async def record_response(self, info: Info, input: RecordResponseInput) -> ResponsePayload | None:
         store = info.context.store
         try:
             campaign = await _campaign(store, input.campaign_id)
@@ -319,7 +326,8 @@ class Mutation:
                 Envelope("marketing.member.responded", mid, {
                     "id": mid, "campaign_id": campaign["id"], "campaign_name": campaign["name"],
                     "channel": campaign["channel"], "contact_id": contact["id"], "company_id": contact.get("company_id"),
-                    "response": response, "responded_at": at})])
+                    "response": response, "responded_at": at}),
+                info.context.audit("updated" if old else "created", "CampaignMember", mid, diff(old, new))])
             return ResponsePayload(member=CampaignMember.from_doc(doc))
         except Exception as exc:
             return ResponsePayload(errors=user_errors(exc))
@@ -329,7 +337,10 @@ class MarketingService(Service):
     name = "marketing"
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Campaign, Contact])
+        return build_schema(Query, Mutation, types=[Campaign, Contact], settings=self.settings)
+
+    def row_scope(self, p: Principal, coll: str) -> dict:
+        return ALL_ROWS if p.role in STAFF else NO_ROWS  # marketing is staff work, all of it
 
     async def setup(self) -> None:
         s = self.store

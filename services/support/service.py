@@ -12,6 +12,8 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from services.common.auth import Principal
+from services.common.authz import ADMIN, ALL_ROWS, CUSTOMER, NO_ROWS, SALES, STAFF, SUPPORT, allow
 from services.common.envelope import Envelope
 from services.common.graphql import (
     Connection,
@@ -24,10 +26,13 @@ from services.common.graphql import (
 )
 from services.common.ids import new_id, now_iso
 from services.common.replica import apply_snapshot
-from services.common.service import Service, Subscription, build_schema
+from services.common.errors import NotFoundError
+from services.common.service import Service, Subscription, build_schema, diff
 from services.common.types import parse_ts
 
 OPEN_STATUSES = ["open", "in_progress", "waiting"]
+TICKET_READERS = STAFF | {CUSTOMER}
+MAX_COMMENT = 20_000
 
 
 @strawberry.enum
@@ -62,13 +67,20 @@ class Ticket:
     company_id: strawberry.ID
     contact_id: strawberry.ID | None
 
-    @strawberry.field
-    def company(self) -> "Company":
+    @strawberry.field(extensions=allow(TICKET_READERS))
+    def company(self) -> "Company | None":
         return Company(id=self.company_id)
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(TICKET_READERS))
     def contact(self) -> "Contact | None":
         return Contact(id=self.contact_id) if self.contact_id else None
+
+    @strawberry.field(description="The conversation, oldest first. Customers see the public comments only.",
+                      extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
+    async def comments(self, info: Info, first: int | None = None, after: str | None = None) -> "Connection[TicketComment] | None":
+        c = info.context
+        return await paginate(c.store, "ticket_comments", c.scoped("ticket_comments", {"ticket_id": str(self.id)}),
+                              [("created_at", 1)], first, after, TicketComment.from_doc)
 
     @staticmethod
     def from_doc(d: dict) -> "Ticket":
@@ -81,8 +93,23 @@ class Ticket:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Ticket | None":
-        doc = await info.context.store.get("tickets", str(id))
+        doc = await info.context.get("tickets", str(id))
         return cls.from_doc(doc) if doc else None
+
+
+@strawberry.type(description="A message on a ticket: public (the customer sees it) or an internal note.")
+class TicketComment:
+    id: strawberry.ID
+    body: str
+    internal: bool
+    author: str = strawberry.field(description="Who wrote it (user id).")
+    author_role: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def from_doc(d: dict) -> "TicketComment":
+        return TicketComment(id=d["id"], body=d["body"], internal=d["internal"], author=d["author"],
+                             author_role=d["author_role"], created_at=parse_ts(d["created_at"]))
 
 
 def _ticket_filter(key: str, value: str, status: TicketStatus | None, open_only: bool = False) -> dict:
@@ -97,9 +124,10 @@ def _ticket_filter(key: str, value: str, status: TicketStatus | None, open_only:
 TICKET_SORT = [("created_at", -1)]
 
 
-def _open_count_loader(store, key: str):
+def _open_count_loader(c, key: str):
     async def load(ids: list[str]) -> list[int]:
-        rows = await store.group("tickets", [key], flt={"$and": [{key: {"$in": ids}}, {"status": {"$in": OPEN_STATUSES}}]})
+        rows = await c.store.group("tickets", [key], flt=c.scoped(
+            "tickets", {"$and": [{key: {"$in": ids}}, {"status": {"$in": OPEN_STATUSES}}]}))
         counts = {r["key"][key]: r["count"] for r in rows}
         return [counts.get(i, 0) for i in ids]
     return DataLoader(load_fn=load)
@@ -113,15 +141,17 @@ class Company:
     def resolve_reference(cls, id: strawberry.ID) -> "Company":
         return cls(id=id)
 
-    @strawberry.field(description="Tickets of this company, newest first.")
+    @strawberry.field(description="Tickets of this company, newest first.", extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def tickets(self, info: Info, first: int | None = None, after: str | None = None,
                       status: TicketStatus | None = None) -> Connection[Ticket] | None:
-        return await paginate(info.context.store, "tickets", _ticket_filter("company_id", str(self.id), status),
+        c = info.context
+        return await paginate(c.store, "tickets", c.scoped("tickets", _ticket_filter("company_id", str(self.id), status)),
                               TICKET_SORT, first, after, Ticket.from_doc)
 
-    @strawberry.field(description="Tickets not yet resolved or closed.")
+    @strawberry.field(description="Tickets not yet resolved or closed.", extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def open_ticket_count(self, info: Info) -> int | None:
-        return await info.context.loader("open_by_company", lambda: _open_count_loader(info.context.store, "company_id")).load(str(self.id))
+        c = info.context
+        return await c.loader("open_by_company", lambda: _open_count_loader(c, "company_id")).load(str(self.id))
 
 
 @strawberry.federation.type(keys=["id"])
@@ -132,15 +162,17 @@ class Contact:
     def resolve_reference(cls, id: strawberry.ID) -> "Contact":
         return cls(id=id)
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def tickets(self, info: Info, first: int | None = None, after: str | None = None,
                       status: TicketStatus | None = None) -> Connection[Ticket] | None:
-        return await paginate(info.context.store, "tickets", _ticket_filter("contact_id", str(self.id), status),
+        c = info.context
+        return await paginate(c.store, "tickets", c.scoped("tickets", _ticket_filter("contact_id", str(self.id), status)),
                               TICKET_SORT, first, after, Ticket.from_doc)
 
-    @strawberry.field
+    @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def open_ticket_count(self, info: Info) -> int | None:
-        return await info.context.loader("open_by_contact", lambda: _open_count_loader(info.context.store, "contact_id")).load(str(self.id))
+        c = info.context
+        return await c.loader("open_by_contact", lambda: _open_count_loader(c, "contact_id")).load(str(self.id))
 
 
 @strawberry.input
@@ -166,8 +198,22 @@ class ResolveTicketInput:
     resolution: str
 
 
+@strawberry.input
+class AddTicketCommentInput:
+    ticket_id: strawberry.ID
+    body: str
+    internal: bool = strawberry.field(default=False, description="An internal note, never shown to the customer (staff only).")
+
+
 @strawberry.type
 class TicketPayload:
+    ticket: Ticket | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommentPayload:
+    comment: TicketComment | None = None
     ticket: Ticket | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -179,14 +225,15 @@ def ticket_snapshot(d: dict) -> dict:
 
 @strawberry.type
 class Query:
-    @strawberry.field
+    @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
-        doc = await info.context.store.get("tickets", str(id))
+        doc = await info.context.get("tickets", str(id))
         return Ticket.from_doc(doc) if doc else None
 
-    @strawberry.field
+    @strawberry.field(description="Tickets, newest first. A customer sees its own.",
+                      extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
     async def tickets(self, info: Info, first: int | None = None, after: str | None = None,
-                      filter: TicketFilter | None = None) -> Connection[Ticket]:
+                      filter: TicketFilter | None = None) -> Connection[Ticket] | None:
         clauses = []
         if filter:
             for key, val in (("status", filter.status and filter.status.value),
@@ -194,64 +241,124 @@ class Query:
                              ("company_id", filter.company_id)):
                 if val:
                     clauses.append({key: str(val)})
-        return await paginate(info.context.store, "tickets", {"$and": clauses} if clauses else {}, TICKET_SORT,
+        c = info.context
+        return await paginate(c.store, "tickets", c.scoped("tickets", {"$and": clauses} if clauses else {}), TICKET_SORT,
                               first, after, Ticket.from_doc)
+
+
+def _unknown(what: str, id, field: str) -> InputError:
+    # the same words whether the record does not exist or is not the principal's to see
+    return InputError(ErrorCode.UNKNOWN_REFERENCE, f"{what} {id} does not exist", ["input", field])
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
-    async def open_ticket(self, info: Info, input: OpenTicketInput) -> TicketPayload:
-        store = info.context.store
+    @strawberry.mutation(description="Open a ticket. A customer opens tickets for its own company (and as its own contact).",
+                         extensions=allow(ADMIN, SUPPORT, SALES, CUSTOMER, scoped={CUSTOMER}))
+    async def open_ticket(self, info: Info, input: OpenTicketInput) -> TicketPayload | None:
+        c = info.context
+        p = c.principal
         try:
             subject = clean_text(input.subject, "subject", required=True)
             company_id = str(input.company_id)
-            if await store.get("ref_companies", company_id) is None:
-                raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"company {company_id} does not exist", ["input", "companyId"])
+            if await c.get("ref_companies", company_id) is None:
+                raise _unknown("company", company_id, "companyId")
             contact_id = str(input.contact_id) if input.contact_id else None
+            if p.role == CUSTOMER and p.contact:
+                if contact_id not in (None, p.contact):
+                    raise _unknown("contact", contact_id, "contactId")
+                contact_id = p.contact
             if contact_id:
-                c = await store.get("ref_contacts", contact_id)
-                if c is None:
-                    raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"contact {contact_id} does not exist", ["input", "contactId"])
-                if c.get("company_id") != company_id:
+                ref = await c.get("ref_contacts", contact_id)
+                if ref is None:
+                    raise _unknown("contact", contact_id, "contactId")
+                if ref.get("company_id") != company_id:
                     raise InputError(ErrorCode.INVALID, "the contact does not work at this company", ["input", "contactId"])
             body = {"id": new_id(), "company_id": company_id, "contact_id": contact_id, "subject": subject,
                     "description": clean_text(input.description, "description", max_len=20_000),
-                    "priority": input.priority.value, "status": "open"}
-            doc = await store.insert("tickets", body, events=[
-                Envelope("support.ticket.opened", body["id"], ticket_snapshot({**body, "version": 1}))])
+                    "priority": input.priority.value, "status": "open", "opened_by": p.sub}
+            doc = await c.store.insert("tickets", body, events=[
+                Envelope("support.ticket.opened", body["id"], ticket_snapshot({**body, "version": 1})),
+                c.audit("created", "Ticket", body["id"], diff(None, body))])
             return TicketPayload(ticket=Ticket.from_doc(doc))
         except Exception as exc:
             return TicketPayload(errors=user_errors(exc))
 
-    @strawberry.mutation
-    async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> TicketPayload:
-        store = info.context.store
+    @strawberry.mutation(extensions=allow(ADMIN, SUPPORT))
+    async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> TicketPayload | None:
+        c = info.context
         try:
             resolution = clean_text(input.resolution, "resolution", required=True, max_len=20_000)
 
             def change(d):
+                if not c.visible("tickets", d):
+                    raise NotFoundError("tickets", d["id"])
                 if d["status"] not in OPEN_STATUSES:
                     raise InputError(ErrorCode.INVALID, f"the ticket is {d['status']} already", ["input", "id"])
                 return {**d, "status": "resolved", "resolution": resolution, "resolved_at": now_iso()}
 
-            doc = await store.mutate("tickets", str(input.id), change, expected_version=input.expected_version,
-                                     events=lambda old, new: [Envelope("support.ticket.resolved", new["id"], ticket_snapshot(new))])
+            doc = await c.store.mutate("tickets", str(input.id), change, expected_version=input.expected_version,
+                                       events=lambda old, new: [
+                                           Envelope("support.ticket.resolved", new["id"], ticket_snapshot(new)),
+                                           c.audit("updated", "Ticket", new["id"], diff(old, new))])
             return TicketPayload(ticket=Ticket.from_doc(doc))
         except Exception as exc:
             return TicketPayload(errors=user_errors(exc))
+
+    @strawberry.mutation(description="Answer on a ticket. Customers comment publicly on their own tickets; staff may "
+                                     "add internal notes.",
+                         extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
+    async def add_ticket_comment(self, info: Info, input: AddTicketCommentInput) -> CommentPayload | None:
+        c = info.context
+        p = c.principal
+        try:
+            ticket = await c.get("tickets", str(input.ticket_id))
+            if ticket is None:
+                raise _unknown("ticket", input.ticket_id, "ticketId")
+            body = clean_text(input.body, "body", required=True, max_len=MAX_COMMENT)
+            if input.internal and not p.is_staff:
+                raise InputError(ErrorCode.NOT_ALLOWED, "only staff write internal notes", ["input", "internal"])
+            doc = {"id": new_id(), "ticket_id": ticket["id"], "company_id": ticket["company_id"],
+                   "contact_id": ticket.get("contact_id"), "body": body, "internal": bool(input.internal),
+                   "author": p.sub, "author_role": p.role}
+            saved = await c.store.insert("ticket_comments", doc, events=[
+                Envelope("support.ticket.commented", ticket["id"], {
+                    "id": doc["id"], "ticket_id": ticket["id"], "company_id": ticket["company_id"],
+                    "contact_id": ticket.get("contact_id"), "internal": doc["internal"], "author_role": p.role}),
+                c.audit("created", "TicketComment", doc["id"], diff(None, doc))])
+            return CommentPayload(comment=TicketComment.from_doc(saved), ticket=Ticket.from_doc(ticket))
+        except Exception as exc:
+            return CommentPayload(errors=user_errors(exc))
 
 
 class SupportService(Service):
     name = "support"
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact, Ticket])
+        return build_schema(Query, Mutation, types=[Company, Contact, Ticket], settings=self.settings)
+
+    def row_scope(self, p: Principal, coll: str) -> dict:
+        if p.role in STAFF:
+            return ALL_ROWS  # support serves every client; the sales own-book limit is not applied to tickets
+        if p.role == CUSTOMER:
+            mine = {"company_id": p.company}
+            if p.contact:
+                mine = {"$and": [mine, {"contact_id": p.contact}]}
+            if coll == "tickets":
+                return mine
+            if coll == "ticket_comments":
+                return {"$and": [mine, {"internal": False}]}
+            if coll == "ref_companies":
+                return {"id": p.company}
+            if coll == "ref_contacts":
+                return {"id": p.contact} if p.contact else {"company_id": p.company}
+        return NO_ROWS
 
     async def setup(self) -> None:
         await self.store.ensure_index("tickets", [("company_id", 1), ("created_at", -1)])
         await self.store.ensure_index("tickets", [("contact_id", 1), ("created_at", -1)])
         await self.store.ensure_index("tickets", [("status", 1), ("priority", 1)])
+        await self.store.ensure_index("ticket_comments", [("ticket_id", 1), ("created_at", 1)])
 
     def subscriptions(self) -> list[Subscription]:
         return [

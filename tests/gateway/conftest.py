@@ -36,10 +36,10 @@ async def crm(request, tmp_path_factory):
         kw["db_prefix"] = f"test_{uuid.uuid4().hex[:8]}"
     stack = Stack(data_dir=tmp_path_factory.mktemp(f"crm-{request.param}"),
                   ports={n: free_port() for n in SERVICE_CLASSES}, gateway_port=free_port(),
-                  relay_interval=0.05, **kw)
+                  relay_interval=0.05, gateway_env=NO_RATE_LIMIT, **kw)
     await stack.start()
     try:
-        stack.ids = await seed(stack.gateway_url, stack.settle)  # type: ignore[attr-defined]
+        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)  # type: ignore[attr-defined]
         stack.leg = request.param  # type: ignore[attr-defined]
         yield stack
     finally:
@@ -75,13 +75,24 @@ async def _cleanup_servers(stack: Stack, queues: list[str]) -> None:
     await bus.close()
 
 
+# the rate limit is exercised by its own gateway in test_security.py; here it would only get in the way
+NO_RATE_LIMIT = {"TURNKEY_RATE_LIMIT": "0", "TURNKEY_PORTAL_RATE_LIMIT": "0"}
+
+
 class Client:
-    def __init__(self, url: str):
+    def __init__(self, url: str, token: str | None = None):
         self.url = url
-        self.http = httpx.AsyncClient(timeout=30)
+        self.token = token
+        self.http = httpx.AsyncClient(timeout=30, headers={"authorization": f"Bearer {token}"} if token else None)
 
     async def raw(self, query: str, variables: dict | None = None) -> httpx.Response:
         return await self.http.post(self.url, json={"query": query, "variables": variables or {}})
+
+    async def body(self, query: str, variables: dict | None = None) -> dict:
+        """The response body of a request that must not fail at the HTTP level."""
+        r = await self.raw(query, variables)
+        assert r.status_code == 200, r.text
+        return r.json()
 
     async def ok(self, query: str, variables: dict | None = None) -> dict:
         r = await self.raw(query, variables)
@@ -93,9 +104,25 @@ class Client:
 
 @pytest.fixture
 async def gw(crm):
-    c = Client(crm.gateway_url)
+    c = Client(crm.gateway_url, crm.mint("admin", "test.admin"))
     yield c
     await c.http.aclose()
+
+
+@pytest.fixture
+async def as_role(crm):
+    """`await as_role("partner", company=id)` → a gateway Client with that identity."""
+    made: list[Client] = []
+
+    def make(role: str, sub: str | None = None, *, company: str | None = None, contact: str | None = None,
+             url: str | None = None) -> Client:
+        c = Client(url or crm.gateway_url, crm.mint(role, sub, company=company, contact=contact))
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        await c.http.aclose()
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.1):

@@ -1,0 +1,241 @@
+"""Identity (DESIGN.md §5): every request carries a JWT, verified at the gateway and again here.
+
+Production: tokens come from an OIDC provider; `TURNKEY_JWKS_URL` names its key set, which is
+cached and fetched again when a token names an unknown `kid` (key rotation). Embedded default: a
+local EC P-256 key pair is created on first run (`<TURNKEY_DATA_DIR>/keys/`), tokens are signed
+ES256 with it and `python -m services.token` mints them.
+
+Claims: `sub`, `exp`, `iss` (TURNKEY_JWT_ISSUER), `aud` (TURNKEY_JWT_AUDIENCE) and the custom
+claims `role`, `company`, `contact`, `name`, each behind the optional prefix
+TURNKEY_JWT_CLAIM_NAMESPACE. PyJWT does the cryptography and the standard-claim checks."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .settings import Settings
+
+ADMIN, SALES, MARKETING, SUPPORT, PARTNER, CUSTOMER = "admin", "sales", "marketing", "support", "partner", "customer"
+ROLES = (ADMIN, SALES, MARKETING, SUPPORT, PARTNER, CUSTOMER)
+STAFF = frozenset({ADMIN, SALES, MARKETING, SUPPORT})
+PORTAL = frozenset({PARTNER, CUSTOMER})
+LOCAL_ALGORITHM = "ES256"
+MAX_TOKEN_LENGTH = 8192
+LEEWAY_SECONDS = 30
+CACHE_SIZE = 10_000
+CACHE_SECONDS = 60
+
+
+class AuthError(Exception):
+    """The request has no valid identity. The message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: str
+    company: str | None = None
+    contact: str | None = None
+    name: str | None = None
+    token_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def is_portal(self) -> bool:
+        return self.role in PORTAL
+
+    def describe(self) -> dict:
+        """What the audit log records about who did something."""
+        return {"sub": self.sub, "role": self.role, "company": self.company, "contact": self.contact,
+                "name": self.name, "token_id": self.token_id}
+
+
+# ---- the local key pair (embedded default) ------------------------------------------------------
+def private_key_path(settings: Settings) -> Path:
+    return Path(settings.jwt_private_key_file or settings.data_dir / "keys" / "jwt-signing.pem")
+
+
+def public_key_path(settings: Settings) -> Path:
+    return Path(settings.jwt_public_key_file or settings.data_dir / "keys" / "jwt-public.pem")
+
+
+def _kid(public_key) -> str:
+    """RFC 7638 thumbprint of the public key, so the same key always has the same `kid`."""
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()[:16]
+
+
+def ensure_local_keys(settings: Settings) -> Path:
+    """Create the local signing key on first run (idempotent; safe when several processes start
+    at once: the private key is written to a temporary file and linked into place exclusively)."""
+    priv, pub = private_key_path(settings), public_key_path(settings)
+    if not priv.exists():
+        priv.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        tmp = priv.with_name(f".{priv.name}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        try:
+            os.link(tmp, priv)  # fails if another process won the race: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
+    pem_pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if not pub.exists() or pub.read_bytes() != pem_pub:
+        pub.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pub.with_name(f".{pub.name}.{uuid.uuid4().hex}")
+        tmp.write_bytes(pem_pub)
+        tmp.replace(pub)
+    return pub
+
+
+def _claim(settings: Settings, name: str) -> str:
+    return f"{settings.jwt_claim_namespace}{name}"
+
+
+def parse_ttl(text: str) -> dt.timedelta:
+    """`90s`, `15m`, `8h`, `30d` or plain seconds."""
+    text = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    return dt.timedelta(seconds=int(text))
+
+
+def mint(settings: Settings, *, role: str, sub: str, company: str | None = None, contact: str | None = None,
+         name: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8)) -> str:
+    """A token signed with the local key (embedded default and tests; production tokens come
+    from the OIDC provider)."""
+    check_claims(role, company, contact)
+    if not sub or not sub.strip():
+        raise ValueError("sub must not be empty")
+    ensure_local_keys(settings)
+    key = serialization.load_pem_private_key(private_key_path(settings).read_bytes(), password=None)
+    now = dt.datetime.now(dt.timezone.utc)
+    claims = {"sub": sub, "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now, "nbf": now,
+              "exp": now + ttl, "jti": uuid.uuid4().hex, _claim(settings, "role"): role}
+    for k, v in (("company", company), ("contact", contact), ("name", name)):
+        if v:
+            claims[_claim(settings, k)] = v
+    return jwt.encode(claims, key, algorithm=LOCAL_ALGORITHM, headers={"kid": _kid(key.public_key())})
+
+
+def check_claims(role: str | None, company: str | None, contact: str | None) -> None:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role in PORTAL and not company:
+        raise AuthError(f"a {role} token must name its company")
+    if role not in PORTAL and (company or contact):
+        raise AuthError("only partner and customer tokens are bound to a company")
+    if role == PARTNER and contact:
+        raise AuthError("a partner token is bound to a company, not a contact")
+
+
+class Verifier:
+    """Verifies bearer tokens for one service; `await verify(header)` → Principal or AuthError."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.algorithms = settings.jwt_algorithms
+        self._jwks: jwt.PyJWKClient | None = None
+        self._local: dict[str, object] = {}
+        # token → (principal, valid until): one federated query reaches several subgraphs, each
+        # several times (_entities), with the same token; an ECDSA/RSA check each time costs
+        # more than the resolvers. Kept at most CACHE_SECONDS and never past `exp`, so a key
+        # withdrawn from the JWKS stops working within a minute. (A dict is enough for a bounded
+        # FIFO with expiry; no cache library is worth the dependency.)
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        if settings.jwks_url:
+            # an unknown kid refetches the set at most once per cooldown (a flood of made-up kids
+            # cannot turn into a flood of requests to the identity provider)
+            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5,
+                                         cooldown_duration=settings.jwks_cooldown)
+        else:
+            pub = public_key_path(settings)
+            if not pub.exists():
+                ensure_local_keys(settings)
+            key = serialization.load_pem_public_key(pub.read_bytes())
+            self._local = {_kid(key): key}
+            self.algorithms = [LOCAL_ALGORITHM]
+
+    async def _key(self, token: str, kid: str | None):
+        if self._jwks is not None:
+            # PyJWKClient fetches with blocking urllib (and again on an unknown kid): off the loop.
+            try:
+                return (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+            except jwt.PyJWKClientError as exc:
+                raise AuthError(f"no key to verify the token: {exc}") from None
+        if kid not in self._local:
+            raise AuthError("the token was not signed by this installation's key")
+        return self._local[kid]
+
+    async def verify(self, authorization: str | None) -> Principal:
+        now = time.time()
+        hit = self._cache.get(authorization or "")
+        if hit is not None:
+            if hit[1] > now:
+                return hit[0]
+            self._cache.pop(authorization, None)
+        principal, exp = await self._verify(authorization)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[authorization] = (principal, min(now + CACHE_SECONDS, exp))
+        return principal
+
+    async def _verify(self, authorization: str | None) -> tuple[Principal, float]:
+        if not authorization:
+            raise AuthError("missing Authorization: Bearer <token>")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError("the Authorization header must be `Bearer <token>`")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthError("the token is too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("the token is not a JWT") from None
+        if header.get("alg") not in self.algorithms:
+            raise AuthError(f"token algorithm {header.get('alg')!r} is not accepted")
+        key = await self._key(token, header.get("kid"))
+        s = self.settings
+        try:
+            claims = jwt.decode(token, key, algorithms=self.algorithms, audience=s.jwt_audience, issuer=s.jwt_issuer,
+                                leeway=LEEWAY_SECONDS, options={"require": ["exp", "sub", "iss", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        role, company, contact = (claims.get(_claim(s, k)) for k in ("role", "company", "contact"))
+        for v in (company, contact):
+            if v is not None and not isinstance(v, str):
+                raise AuthError("company and contact claims must be strings")
+        check_claims(role, company, contact)
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub.strip():
+            raise AuthError("the token has no subject")
+        name = claims.get(_claim(s, "name"))
+        return (Principal(sub=sub, role=role, company=company, contact=contact,
+                          name=name if isinstance(name, str) else None, token_id=claims.get("jti")),
+                float(claims["exp"]))

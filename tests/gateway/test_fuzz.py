@@ -1,0 +1,184 @@
+"""Generated hostile requests against the running gateway (hypothesis-graphql), with the tokens of
+an admin, a partner and a customer: valid-by-schema queries and mutations with arbitrary values
+(POSITIVE) and documents that break the schema (NEGATIVE).
+
+For every generated request: no 5xx, a JSON answer, and — when the request was rejected (GraphQL
+errors, a null result, or a payload with user errors) — nothing changed. "Changed" is measured by
+the audit log, which records every write of every service through the outbox.
+
+The number of examples per case is TURNKEY_FUZZ_EXAMPLES (default 60); each test prints how many
+requests it sent, how many were rejected and how many changed something (`pytest -s`)."""
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+
+import httpx
+import pytest
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    build_client_schema,
+    get_introspection_query,
+    parse,
+    print_ast,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import nodes
+from hypothesis_graphql import strategies as gql_st
+
+from services.demo import seed
+from services.stack import SERVICE_CLASSES, Stack, free_port
+from tests.gateway.conftest import NO_RATE_LIMIT, _need_gateway
+
+EXAMPLES = int(os.environ.get("TURNKEY_FUZZ_EXAMPLES", "60"))
+TALLY: Counter = Counter()
+
+
+@pytest.fixture(scope="module")
+async def fuzz_stack(tmp_path_factory):
+    """A CRM of its own (embedded), so that what the fuzzer creates cannot disturb other tests."""
+    _need_gateway()
+    stack = Stack(data_dir=tmp_path_factory.mktemp("fuzz"), ports={n: free_port() for n in SERVICE_CLASSES},
+                  gateway_port=free_port(), relay_interval=0.05, gateway_env=NO_RATE_LIMIT)
+    await stack.start()
+    try:
+        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)  # type: ignore[attr-defined]
+        async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.mint('admin', 'fuzz.admin')}"}) as c:
+            r = await c.post(stack.gateway_url, json={"query": get_introspection_query()})
+            stack.client_schema = build_client_schema(r.json()["data"])  # type: ignore[attr-defined]
+        yield stack
+    finally:
+        await stack.stop()
+        print(f"\ngenerated requests against the gateway: {dict(TALLY)}")
+
+
+def hostile_text():
+    return st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["", " ", "\x00", "' OR 1=1 --", '{"$gt": ""}', "$where", "../../etc/passwd", "NaN",
+                         "Infinity", "-0", "1e400", "9" * 40, "<script>alert(1)</script>", "\u202e", "😀" * 50,
+                         "01M8BQP9VNAZGQXHG5P5R9MA6C", "a" * 5000]),
+    )
+
+
+CUSTOM_SCALARS = {
+    "Decimal": st.one_of(st.decimals(allow_nan=True, allow_infinity=True).map(str), hostile_text()).map(nodes.String),
+    "Date": st.one_of(st.dates().map(str), hostile_text()).map(nodes.String),
+    "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat()), hostile_text()).map(nodes.String),
+    "JSON": hostile_text().map(nodes.String),
+}
+
+
+def principals(stack) -> dict[str, str]:
+    ids = stack.ids
+    return {
+        "admin": stack.mint("admin", "fuzz.admin"),
+        "partner": stack.mint("partner", "fuzz@kestrel", company=ids["kestrel"]),
+        "customer": stack.mint("customer", "fuzz@nordhaven", company=ids["nordhaven"], contact=ids["mats"]),
+    }
+
+
+def rejected(body: dict) -> bool:
+    """Did the server refuse every root field of it? No data, or each root field null or a payload
+    carrying user errors. (An error deeper in the result, e.g. a staff-only field selected on a
+    payload, does not mean the mutation was refused.)"""
+    data = body.get("data")
+    if not data:
+        return True
+    return all(v is None or (isinstance(v, dict) and v.get("errors")) for v in data.values())
+
+
+def with_errors(document: str) -> str:
+    """Select `errors { code }` on every mutation payload, so that a rejection is visible."""
+    try:
+        doc = parse(document)
+    except GraphQLError:
+        return document  # invalid on purpose (NEGATIVE mode): send as generated
+    extra = FieldNode(name=NameNode(value="errors"), arguments=(), directives=(),
+                      selection_set=SelectionSetNode(selections=(FieldNode(name=NameNode(value="code"),
+                                                                           arguments=(), directives=()),)))
+    from dataclasses import replace  # graphql-core's AST nodes are frozen dataclasses
+
+    def add(sel):
+        if isinstance(sel, FieldNode) and sel.selection_set is not None:
+            return replace(sel, selection_set=replace(sel.selection_set,
+                                                      selections=(*sel.selection_set.selections, extra)))
+        return sel
+
+    definitions = tuple(
+        replace(d, selection_set=replace(d.selection_set, selections=tuple(add(x) for x in d.selection_set.selections)))
+        if isinstance(d, OperationDefinitionNode) else d for d in doc.definitions)
+    return print_ast(replace(doc, definitions=definitions))
+
+
+def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
+    token = principals(stack)[role]
+    admin = principals(stack)["admin"]
+    schema = stack.client_schema
+    root = schema.mutation_type if kind == "mutation" else schema.query_type
+    fields = sorted(f for f in root.fields if mode is gql_st.Mode.POSITIVE or root.fields[f].args)
+    make = gql_st.mutations if kind == "mutation" else gql_st.queries
+    strategy = st.sampled_from(fields).flatmap(
+        lambda f: make(schema, fields=[f], custom_scalars=CUSTOM_SCALARS, mode=mode))
+    tally: Counter = Counter()
+    http = httpx.Client(timeout=30)
+
+    def audit_count() -> int:
+        asyncio.run_coroutine_threadsafe(stack.settle(), loop).result(60)
+        r = http.post(stack.gateway_url, json={"query": "{ auditLog { totalCount } }"},
+                      headers={"authorization": f"Bearer {admin}"})
+        return r.json()["data"]["auditLog"]["totalCount"]
+
+    before = [audit_count() if kind == "mutation" else 0]
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def case(document: str) -> None:
+        if kind == "mutation":
+            document = with_errors(document)
+        r = http.post(stack.gateway_url, json={"query": document}, headers={"authorization": f"Bearer {token}"})
+        assert r.status_code < 500, (r.status_code, document, r.text[:500])
+        body = r.json()
+        assert isinstance(body, dict) and ("data" in body or "errors" in body), (document, body)
+        assert "Traceback" not in r.text and "node_modules" not in r.text, r.text[:500]
+        tally["requests"] += 1
+        tally[f"http {r.status_code}"] += 1
+        if rejected(body):
+            tally["rejected"] += 1
+        if kind == "mutation":
+            now = audit_count()
+            if rejected(body):
+                assert now == before[0], ("a rejected mutation changed data", document, body)
+            elif now != before[0]:
+                tally["changed"] += 1
+            before[0] = now
+
+    try:
+        case()
+    finally:
+        http.close()
+    return tally
+
+
+@pytest.mark.parametrize("role", ["admin", "partner", "customer"])
+@pytest.mark.parametrize("kind", ["query", "mutation"])
+@pytest.mark.parametrize("mode", [gql_st.Mode.POSITIVE, gql_st.Mode.NEGATIVE], ids=["valid", "invalid"])
+@pytest.mark.timeout(600)
+async def test_generated_requests(fuzz_stack, role, kind, mode):
+    loop = asyncio.get_running_loop()
+    # hypothesis drives a synchronous client in a worker thread; the services run on this loop
+    tally = await asyncio.to_thread(run_cases, fuzz_stack, loop, role, kind, mode)
+    name = f"{role}/{kind}/{mode.name.lower()}"
+    print(f"\n{name}: {dict(tally)}")
+    TALLY["requests"] += tally["requests"]
+    TALLY["rejected"] += tally["rejected"]
+    TALLY["changed"] += tally["changed"]
+    assert tally["requests"] >= min(EXAMPLES, 10)
+
