@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
+from services.common import auth
+from services.common.settings import Settings
 from services.demo import QUERY_360
 from services.stack import free_port
 
@@ -31,7 +35,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-async def load(url: str, body: dict, seconds: float, concurrency: int) -> dict:
+async def load(url: str, body: dict, seconds: float, concurrency: int, headers: dict) -> dict:
     lat: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
@@ -47,7 +51,7 @@ async def load(url: str, body: dict, seconds: float, concurrency: int) -> dict:
             lat.append(dt)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
         for _ in range(20):  # warm-up
             await client.post(url, json=body)
         t0 = time.perf_counter()
@@ -78,11 +82,11 @@ def subgraph_queries(company_id: str, contact_ids: list[str]) -> dict[str, dict]
     }
 
 
-async def propagation(gw: str, deals_url: str, company_id: str, samples: int) -> dict:
+async def propagation(gw: str, deals_url: str, company_id: str, samples: int, headers: dict) -> dict:
     lat = []
     q_health = {"query": 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Company { health { openTickets } } } }',
                 "variables": {"r": [{"__typename": "Company", "id": company_id}]}}
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with httpx.AsyncClient(timeout=30, headers=headers) as c:
         async def open_count():
             r = await c.post(deals_url, json=q_health)
             return r.json()["data"]["_entities"][0]["health"]["openTickets"]
@@ -100,11 +104,27 @@ async def propagation(gw: str, deals_url: str, company_id: str, samples: int) ->
     return {"p50": pct(lat, 50) * 1000, "p99": pct(lat, 99) * 1000, "n": len(lat)}
 
 
+async def verify_cost(settings: Settings, header: str, n: int = 2000) -> tuple[float, float]:
+    """What checking the JWT again in every subgraph costs per request (µs): a full signature
+    check, and a token seen in the last minute (cached)."""
+    v = auth.Verifier(settings)
+    await v.verify(header)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        await v._verify(header)
+    full = (time.perf_counter() - t0) / n * 1e6
+    t0 = time.perf_counter()
+    for _ in range(n):
+        await v.verify(header)
+    return full, (time.perf_counter() - t0) / n * 1e6
+
+
 async def main(seconds: float, concurrency: int, samples: int) -> None:
     data = tempfile.mkdtemp(prefix="turnkey-bench-")
     ports = {n: free_port() for n in NAMES}
     gport = free_port()
     env = {**os.environ, "TURNKEY_DATA_DIR": data, "TURNKEY_GATEWAY_PORT": str(gport), "TURNKEY_GATEWAY_DEDUP": "false",
+           "TURNKEY_RATE_LIMIT": "0",
            "LOG_LEVEL": "WARNING", **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()}}
     if os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
@@ -119,7 +139,9 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
         else:
             raise RuntimeError("the CRM did not start:\n" + "".join(seen[-30:]))
         gw = f"http://127.0.0.1:{gport}/graphql"
-        async with httpx.AsyncClient() as c:
+        settings = dataclasses.replace(Settings.from_env("contacts"), data_dir=Path(data))
+        headers = {"authorization": "Bearer " + auth.mint(settings, role="admin", sub="bench")}
+        async with httpx.AsyncClient(headers=headers) as c:
             d = (await c.post(gw, json={"query": '{ companies(first: 1, filter: {name: "Nordhaven Architects"}) { edges { node { id contacts { edges { node { id } } } } } } }'})).json()
         node = d["data"]["companies"]["edges"][0]["node"]
         company_id, contacts = node["id"], [e["node"]["id"] for e in node["contacts"]["edges"]]
@@ -129,11 +151,11 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
               f"{os.cpu_count()} CPUs\n")
         subs = {}
         for name, body in subgraph_queries(company_id, contacts).items():
-            subs[name] = await load(f"http://127.0.0.1:{ports[name]}/graphql", body, seconds / 2, concurrency)
+            subs[name] = await load(f"http://127.0.0.1:{ports[name]}/graphql", body, seconds / 2, concurrency, headers)
         slowest = min(subs, key=lambda n: subs[n]["rps"])
-        g = await load(gw, {"query": QUERY_360}, seconds, concurrency)
+        g = await load(gw, {"query": QUERY_360}, seconds, concurrency, headers)
         s = await load(f"http://127.0.0.1:{ports[slowest]}/graphql", subgraph_queries(company_id, contacts)[slowest],
-                       seconds, concurrency)
+                       seconds, concurrency, headers)
         print(f"{'target':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         for name, r in subs.items():
             print(f"{'  subgraph ' + name + ' (its share)':<34}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8}")
@@ -141,9 +163,11 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
         print(f"{'slowest subgraph direct: ' + slowest:<34}{s['rps']:>9.0f}{s['p50']:>9.1f}{s['p99']:>9.1f}{s['errors']:>8}")
         print(f"\ngateway / slowest subgraph: throughput {g['rps'] / s['rps']:.2f}x, "
               f"p50 {g['p50'] / s['p50']:.2f}x, p99 {g['p99'] / s['p99']:.2f}x")
-        p = await propagation(gw, f"http://127.0.0.1:{ports['deals']}/graphql", company_id, samples)
+        p = await propagation(gw, f"http://127.0.0.1:{ports['deals']}/graphql", company_id, samples, headers)
         print(f"\nevent propagation support.ticket.opened -> deals health applied ({bus}, n={p['n']}): "
               f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms")
+        full, cached = await verify_cost(settings, headers["authorization"])
+        print(f"\ntoken verification in a subgraph (ES256, local key): {full:.0f} µs, cached {cached:.1f} µs")
     finally:
         proc.terminate()
         try:
