@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 NPM    ?= npm
 
-.PHONY: run test bench supergraph servers-up clean
+.PHONY: run test bench supergraph servers-up clean token
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(VENV)/.installed gateway/node_modules/.installed
 
 bench: $(VENV)/.installed gateway/node_modules/.installed
 	$(PY) -m bench.run
+
+# make token ROLE=partner SUB=tom@kestrel COMPANY=<id> [CONTACT=<id>] [TTL=8h]  (local key in TURNKEY_DATA_DIR)
+token: $(VENV)/.installed
+	@$(PY) -m services.token --role $(or $(ROLE),admin) --sub $(or $(SUB),$(or $(USER),admin)) --ttl $(or $(TTL),8h) \
+	  $(if $(COMPANY),--company $(COMPANY)) $(if $(CONTACT),--contact $(CONTACT))
 
 # Recompose gateway/supergraph.graphql from the subgraphs' SDL (commit the result).
 supergraph: $(VENV)/.installed gateway/node_modules/.installed
