@@ -24,7 +24,7 @@ from .auth import ADMIN, CUSTOMER, MARKETING, PARTNER, PORTAL, ROLES, SALES, STA
 
 __all__ = ["ADMIN", "SALES", "MARKETING", "SUPPORT", "PARTNER", "CUSTOMER", "STAFF", "PORTAL", "ROLES",
            "EVERYONE", "ALL_ROWS", "NO_ROWS", "Rule", "allow", "Forbidden", "matches", "narrow",
-           "check_rules", "rules_of"]
+           "check_rules", "rules_of", "field_rules"]
 
 EVERYONE = frozenset(ROLES)
 ALL_ROWS: dict = {}
@@ -72,9 +72,21 @@ def allow(*roles: str | Iterable[str], scoped: Iterable[str] = ()) -> list[Rule]
     return [Rule(flat, scoped)]
 
 
+def _definition(gfield):
+    return (gfield.extensions or {}).get("strawberry-definition")
+
+
 def rules_of(gfield) -> list[Rule]:
-    definition = (gfield.extensions or {}).get("strawberry-definition")
-    return [e for e in getattr(definition, "extensions", None) or [] if isinstance(e, Rule)]
+    return [e for e in getattr(_definition(gfield), "extensions", None) or [] if isinstance(e, Rule)]
+
+
+def _object_fields(schema):
+    """(type name, field name, GraphQL field) of every object type the subgraph defines
+    (introspection types and federation's `_Service` left out)."""
+    for name, gtype in schema._schema.type_map.items():
+        if not name.startswith("_") and isinstance(gtype, GraphQLObjectType):
+            for fname, gfield in gtype.fields.items():
+                yield name, fname, gfield
 
 
 FEDERATION_ROOTS = {"_entities", "_service"}
@@ -85,20 +97,16 @@ def check_rules(schema) -> None:
     missing, not_nullable = [], []
     gschema = schema._schema
     roots = {t.name for t in (gschema.query_type, gschema.mutation_type) if t is not None}
-    for name, gtype in gschema.type_map.items():
-        if name.startswith("_") or not isinstance(gtype, GraphQLObjectType):  # introspection, _Service
-            continue
-        for fname, gfield in gtype.fields.items():
-            if name in roots and fname in FEDERATION_ROOTS:
-                continue  # scoped by resolve_reference (rows) and the introspection guard (_service)
-            definition = (gfield.extensions or {}).get("strawberry-definition")
-            needs = name in roots or getattr(definition, "base_resolver", None) is not None
-            rules = rules_of(gfield)
-            if needs and not rules:
-                missing.append(f"{name}.{fname}")
-            elif rules and rules[0].roles != EVERYONE and isinstance(gfield.type, GraphQLNonNull):
-                # a refused non-null field would null its parent too (and with it, allowed data)
-                not_nullable.append(f"{name}.{fname}")
+    for name, fname, gfield in _object_fields(schema):
+        if name in roots and fname in FEDERATION_ROOTS:
+            continue  # scoped by resolve_reference (rows) and the introspection guard (_service)
+        needs = name in roots or getattr(_definition(gfield), "base_resolver", None) is not None
+        rules = rules_of(gfield)
+        if needs and not rules:
+            missing.append(f"{name}.{fname}")
+        elif rules and rules[0].roles != EVERYONE and isinstance(gfield.type, GraphQLNonNull):
+            # a refused non-null field would null its parent too (and with it, allowed data)
+            not_nullable.append(f"{name}.{fname}")
     if missing:
         raise AssertionError("fields without an authorisation rule (services/common/authz.py): " + ", ".join(missing))
     if not_nullable:
@@ -107,15 +115,8 @@ def check_rules(schema) -> None:
 
 def field_rules(schema) -> dict[str, Rule]:
     """`{"Query.deals": Rule, ...}` for every field that has a rule (docs and tests read it)."""
-    out = {}
-    for name, gtype in schema._schema.type_map.items():
-        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType):
-            continue
-        for fname, gfield in gtype.fields.items():
-            rules = rules_of(gfield)
-            if rules:
-                out[f"{name}.{fname}"] = rules[0]
-    return out
+    return {f"{name}.{fname}": rules[0] for name, fname, gfield in _object_fields(schema)
+            if (rules := rules_of(gfield))}
 
 
 # ---- row scopes ---------------------------------------------------------------------------------
@@ -152,15 +153,4 @@ def matches(doc: dict | None, flt: dict) -> bool:
         elif doc.get(key) != cond:
             return False
     return True
-
-
-def principal_of(info) -> Principal:
-    p = getattr(info.context, "principal", None)
-    if p is None:
-        raise Forbidden("no identity")
-    return p
-
-
-def is_(principal: Principal, *roles: str) -> bool:
-    return principal.role in roles
 

@@ -23,16 +23,16 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors
 from cross_web import HTTPException
-
 from graphql import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
 from .auth import AuthError, Principal, Verifier
-from .authz import check_rules, matches, narrow
+from .authz import NO_ROWS, check_rules, matches, narrow
 from .bus import Bus, open_bus
 from .bus.memory import InMemoryBus
 from .envelope import Envelope
-from .graphql import PublicError
+from .errors import NotFoundError
+from .graphql import ErrorCode, InputError, PublicError
 from .logging import setup_logging
 from .outbox import OutboxRelay, subscribe_idempotent
 from .settings import Settings
@@ -75,6 +75,25 @@ class Context:
         """A document by id if this principal may see it, else None (exactly as if absent)."""
         doc = await self.by_id(coll).load(str(id))
         return doc if self.visible(coll, doc) else None
+
+    async def referenced(self, coll: str, id, what: str, field: str,
+                         code: ErrorCode = ErrorCode.UNKNOWN_REFERENCE) -> dict:
+        """The document a mutation's input names, if this principal may see it. A hidden record
+        gets the very error of a missing one ("company X does not exist"), so the answer tells
+        nothing about it."""
+        doc = await self.get(coll, str(id))
+        if doc is None:
+            raise InputError(code, f"{what} {id} does not exist", ["input", field])
+        return doc
+
+    def guarded(self, coll: str, fn):
+        """Wrap a `store.mutate` function: a record outside the principal's scope is treated as
+        absent, checked inside the write on the very version being changed."""
+        def apply(d: dict) -> dict:
+            if not self.visible(coll, d):
+                raise NotFoundError(coll, d["id"])
+            return fn(d)
+        return apply
 
     def audit(self, action: str, entity: str, entity_id: str, changes: dict | None = None) -> Envelope:
         """The audit record of a change, to pass in the same `events=[...]` as the change itself:
@@ -196,7 +215,6 @@ class Service:
     def row_scope(self, principal: Principal, coll: str) -> dict:
         """The filter `principal`'s reads of `coll` are confined to (authz.ALL_ROWS = every row,
         authz.NO_ROWS = none). Default: nothing — each service lists what each role may see."""
-        from .authz import NO_ROWS
         return NO_ROWS
 
     # ---- runtime --------------------------------------------------------------------------
@@ -283,11 +301,10 @@ class Service:
         async def graphql_endpoint(request: Request):
             t0 = time.perf_counter()
             try:
-                if request.method == "GET" and "query" not in request.query_params:
-                    response = await gql.run(request)  # the IDE page (development) or 404/406: no data
-                else:
+                # a GET without a query is the IDE page (development) or 404/406: no data, no token
+                if request.method != "GET" or "query" in request.query_params:
                     request.scope["turnkey.principal"] = await self.verifier.verify(request.headers.get("authorization"))
-                    response = await gql.run(request)
+                response = await gql.run(request)
             except AuthError as exc:
                 response = JSONResponse({"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
                                         status_code=401, headers={"WWW-Authenticate": "Bearer"})

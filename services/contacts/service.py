@@ -365,8 +365,8 @@ async def _unique_email(info: Info, email: str | None, except_id: str | None = N
 
 
 async def _existing_company(info: Info, company_id) -> None:
-    if company_id and await info.context.get("companies", str(company_id)) is None:
-        raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"company {company_id} does not exist", ["input", "companyId"])
+    if company_id:
+        await info.context.referenced("companies", company_id, "company", "companyId")
 
 
 def _contact_fields(inp, *, creating: bool) -> dict:
@@ -521,19 +521,6 @@ class Query:
                               [("at", -1)], first, after, AuditEntry.from_doc)
 
 
-def _not_found(coll: str, id) -> NotFoundError:
-    return NotFoundError(coll, str(id))
-
-
-def _guarded(info: Info, coll: str, fn):
-    """Wrap a mutate() function: a row outside the principal's scope is treated as absent."""
-    def apply(d: dict) -> dict:
-        if not info.context.visible(coll, d):
-            raise _not_found(coll, d["id"])
-        return fn(d)
-    return apply
-
-
 async def _partner_owner(info: Info) -> str:
     """Records a partner registers belong to the vendor's partner manager (the owner of the
     partner company), or — without one — to the partner user who registered them."""
@@ -574,7 +561,7 @@ class Mutation:
         try:
             changes = _company_fields(input, creating=False)
             doc = await c.store.mutate(
-                "companies", str(input.id), _guarded(info, "companies", lambda d: {**d, **changes}),
+                "companies", str(input.id), c.guarded("companies", lambda d: {**d, **changes}),
                 expected_version=input.expected_version,
                 events=lambda old, new: [Envelope("contacts.company.updated", new["id"], company_snapshot(new)),
                                          c.audit("updated", "Company", new["id"], diff(old, new))])
@@ -622,7 +609,7 @@ class Mutation:
                                         {**contact_snapshot(new), "from": old["lifecycle"]}))
                 return evs
 
-            doc = await c.store.mutate("contacts", str(input.id), _guarded(info, "contacts", lambda d: {**d, **changes}),
+            doc = await c.store.mutate("contacts", str(input.id), c.guarded("contacts", lambda d: {**d, **changes}),
                                        expected_version=input.expected_version, events=events)
             return ContactPayload(contact=Contact.from_doc(doc))
         except Exception as exc:
@@ -643,9 +630,7 @@ class Mutation:
             if not company_id and not contact_id:
                 raise InputError(ErrorCode.INVALID, "give a companyId or a contactId", ["input", "companyId"])
             if contact_id:
-                contact = await c.get("contacts", contact_id)
-                if contact is None:
-                    raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"contact {contact_id} does not exist", ["input", "contactId"])
+                contact = await c.referenced("contacts", contact_id, "contact", "contactId")
                 if company_id and contact.get("company_id") not in (None, company_id):
                     raise InputError(ErrorCode.INVALID, "the contact belongs to another company", ["input", "contactId"])
                 company_id = company_id or contact.get("company_id")

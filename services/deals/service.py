@@ -17,7 +17,7 @@ from strawberry.types import Info
 from services.common.auth import Principal
 from services.common.authz import ADMIN, ALL_ROWS, EVERYONE, NO_ROWS, PARTNER, SALES, STAFF, allow
 from services.common.envelope import Envelope
-from services.common.errors import DuplicateKeyError, NotFoundError
+from services.common.errors import DuplicateKeyError
 from services.common.graphql import (
     Connection,
     ErrorCode,
@@ -427,15 +427,6 @@ class Query:
                         weighted_total=Money.from_minor(weighted, cur))
 
 
-def _guarded(info: Info, coll: str, fn):
-    """Wrap a mutate() function: a row outside the principal's scope is treated as absent."""
-    def apply(d: dict) -> dict:
-        if not info.context.visible(coll, d):
-            raise NotFoundError(coll, d["id"])
-        return fn(d)
-    return apply
-
-
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Open a deal. The payload's warnings tell staff about the client's unresolved "
@@ -449,20 +440,14 @@ class Mutation:
             title = clean_text(input.title, "title", required=True)
             amount_minor, currency = parse_money(input.amount, input.currency, "amount")
             company_id = str(input.company_id)
-            company = await c.get("ref_companies", company_id)
-            if company is None:
-                raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"company {company_id} does not exist", ["input", "companyId"])
+            company = await c.referenced("ref_companies", company_id, "company", "companyId")
             contact_id = str(input.contact_id) if input.contact_id else None
             if contact_id:
-                ref = await c.get("ref_contacts", contact_id)
-                if ref is None:
-                    raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"contact {contact_id} does not exist", ["input", "contactId"])
+                ref = await c.referenced("ref_contacts", contact_id, "contact", "contactId")
                 if ref.get("company_id") != company_id:
                     raise InputError(ErrorCode.INVALID, "the contact does not work at this company", ["input", "contactId"])
             pid = str(input.pipeline_id or DEFAULT_PIPELINE)
-            pipeline = await c.get("pipelines", pid)
-            if pipeline is None:
-                raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"pipeline {pid} does not exist", ["input", "pipelineId"])
+            pipeline = await c.referenced("pipelines", pid, "pipeline", "pipelineId")
             stage = _stage(pipeline, str(input.stage_id)) if input.stage_id else pipeline["stages"][0]
             if stage is None or stage["kind"] != "open":
                 raise InputError(ErrorCode.INVALID, "a new deal starts in an open stage of its pipeline", ["input", "stageId"])
@@ -492,9 +477,7 @@ class Mutation:
         c = info.context
         store = c.store
         try:
-            current = await c.get("deals", str(input.id))
-            if current is None:
-                raise InputError(ErrorCode.NOT_FOUND, f"deal {input.id} does not exist", ["input", "id"])
+            current = await c.referenced("deals", input.id, "deal", "id", code=ErrorCode.NOT_FOUND)
             pipeline = await store.get("pipelines", current["pipeline_id"])
             stage = _stage(pipeline, str(input.stage_id)) if pipeline else None
             if stage is None:
@@ -524,7 +507,7 @@ class Mutation:
                     evs.append(Envelope("deals.deal.lost", new["id"], snap))
                 return evs
 
-            doc = await store.mutate("deals", str(input.id), _guarded(info, "deals", change),
+            doc = await store.mutate("deals", str(input.id), c.guarded("deals", change),
                                      expected_version=input.expected_version, events=events)
             return DealPayload(deal=Deal.from_doc(doc))
         except Exception as exc:
@@ -550,7 +533,7 @@ class Mutation:
         c = info.context
         try:
             changes = _product_fields(input, creating=False)
-            doc = await c.store.mutate("products", str(input.id), _guarded(info, "products", lambda d: {**d, **changes}),
+            doc = await c.store.mutate("products", str(input.id), c.guarded("products", lambda d: {**d, **changes}),
                                        expected_version=input.expected_version,
                                        events=lambda old, new: [c.audit("updated", "Product", new["id"], diff(old, new))])
             return ProductPayload(product=Product.from_doc(doc))

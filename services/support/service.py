@@ -26,7 +26,6 @@ from services.common.graphql import (
 )
 from services.common.ids import new_id, now_iso
 from services.common.replica import apply_snapshot
-from services.common.errors import NotFoundError
 from services.common.service import Service, Subscription, build_schema, diff
 from services.common.types import parse_ts
 
@@ -246,11 +245,6 @@ class Query:
                               first, after, Ticket.from_doc)
 
 
-def _unknown(what: str, id, field: str) -> InputError:
-    # the same words whether the record does not exist or is not the principal's to see
-    return InputError(ErrorCode.UNKNOWN_REFERENCE, f"{what} {id} does not exist", ["input", field])
-
-
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Open a ticket. A customer opens tickets for its own company (and as its own contact).",
@@ -261,17 +255,15 @@ class Mutation:
         try:
             subject = clean_text(input.subject, "subject", required=True)
             company_id = str(input.company_id)
-            if await c.get("ref_companies", company_id) is None:
-                raise _unknown("company", company_id, "companyId")
+            await c.referenced("ref_companies", company_id, "company", "companyId")
             contact_id = str(input.contact_id) if input.contact_id else None
             if p.role == CUSTOMER and p.contact:
-                if contact_id not in (None, p.contact):
-                    raise _unknown("contact", contact_id, "contactId")
+                if contact_id not in (None, p.contact):  # answered as if the colleague did not exist
+                    raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"contact {contact_id} does not exist",
+                                     ["input", "contactId"])
                 contact_id = p.contact
             if contact_id:
-                ref = await c.get("ref_contacts", contact_id)
-                if ref is None:
-                    raise _unknown("contact", contact_id, "contactId")
+                ref = await c.referenced("ref_contacts", contact_id, "contact", "contactId")
                 if ref.get("company_id") != company_id:
                     raise InputError(ErrorCode.INVALID, "the contact does not work at this company", ["input", "contactId"])
             body = {"id": new_id(), "company_id": company_id, "contact_id": contact_id, "subject": subject,
@@ -291,13 +283,11 @@ class Mutation:
             resolution = clean_text(input.resolution, "resolution", required=True, max_len=20_000)
 
             def change(d):
-                if not c.visible("tickets", d):
-                    raise NotFoundError("tickets", d["id"])
                 if d["status"] not in OPEN_STATUSES:
                     raise InputError(ErrorCode.INVALID, f"the ticket is {d['status']} already", ["input", "id"])
                 return {**d, "status": "resolved", "resolution": resolution, "resolved_at": now_iso()}
 
-            doc = await c.store.mutate("tickets", str(input.id), change, expected_version=input.expected_version,
+            doc = await c.store.mutate("tickets", str(input.id), c.guarded("tickets", change), expected_version=input.expected_version,
                                        events=lambda old, new: [
                                            Envelope("support.ticket.resolved", new["id"], ticket_snapshot(new)),
                                            c.audit("updated", "Ticket", new["id"], diff(old, new))])
@@ -312,9 +302,7 @@ class Mutation:
         c = info.context
         p = c.principal
         try:
-            ticket = await c.get("tickets", str(input.ticket_id))
-            if ticket is None:
-                raise _unknown("ticket", input.ticket_id, "ticketId")
+            ticket = await c.referenced("tickets", input.ticket_id, "ticket", "ticketId")
             body = clean_text(input.body, "body", required=True, max_len=MAX_COMMENT)
             if input.internal and not p.is_staff:
                 raise InputError(ErrorCode.NOT_ALLOWED, "only staff write internal notes", ["input", "internal"])

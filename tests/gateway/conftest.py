@@ -102,6 +102,11 @@ class Client:
         return body["data"]
 
 
+def codes(body: dict) -> list[str]:
+    """The `extensions.code` of each error of a GraphQL response body."""
+    return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
+
+
 @pytest.fixture
 async def gw(crm):
     c = Client(crm.gateway_url, crm.mint("admin", "test.admin"))

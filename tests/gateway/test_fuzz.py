@@ -118,8 +118,8 @@ def with_errors(document: str) -> str:
 
 
 def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
-    token = principals(stack)[role]
-    admin = principals(stack)["admin"]
+    tokens = principals(stack)
+    token, admin = tokens[role], tokens["admin"]
     schema = stack.client_schema
     root = schema.mutation_type if kind == "mutation" else schema.query_type
     fields = sorted(f for f in root.fields if mode is gql_st.Mode.POSITIVE or root.fields[f].args)

@@ -13,11 +13,7 @@ import httpx
 import pytest
 
 from services.stack import GATEWAY_DIR, free_port, kill_gateway
-from tests.gateway.conftest import Client
-
-
-def codes(body: dict) -> list[str]:
-    return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
+from tests.gateway.conftest import Client, codes
 
 
 async def test_gateway_refuses_requests_without_a_valid_token(crm):

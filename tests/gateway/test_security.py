@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.rolematrix import NO, parse_markdown
-from tests.gateway.conftest import Client, eventually
+from tests.gateway.conftest import Client, codes, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = parse_markdown((ROOT / "docs" / "security.md").read_text())
@@ -75,10 +75,6 @@ def clients(crm, as_role) -> dict[str, Client]:
         "customer": as_role("customer", "mats@nordhaven", company=ids["nordhaven"], contact=ids["mats"]),
         "customer2": as_role("customer", "anna@baltic", company=ids["baltic"], contact=ids["anna"]),
     }
-
-
-def codes(body: dict) -> list[str]:
-    return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
 
 
 async def root_fields(client: Client) -> list[str]:
