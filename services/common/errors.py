@@ -1,4 +1,34 @@
-"""Typed errors raised by the shared ports. Services translate them into GraphQL user errors."""
+"""Typed errors of the shared kernel. Plain Python (no GraphQL import), so that domain rules can
+raise them and be unit-tested without a server; `services/common/graphql.py` turns them into
+the typed `UserError`s of mutation payloads in one place (`payload_errors`)."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(Enum):
+    """Why a mutation did not apply (published as the GraphQL enum `ErrorCode`)."""
+
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    DUPLICATE = "DUPLICATE"
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
+    NOT_ALLOWED = "NOT_ALLOWED"
+
+
+class InputError(Exception):
+    """A bad input, found by a domain rule or a resolver: becomes a `UserError` in the payload
+    and nothing is changed."""
+
+    def __init__(self, code: ErrorCode, message: str, field: list[str] | None = None):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+class PublicError(ValueError):
+    """An error whose message is safe and useful to show the client (bad argument, cursor...).
+    Every other exception inside a resolver is masked (logged with a reference, never shown)."""
 
 
 class StoreError(Exception):

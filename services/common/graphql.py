@@ -1,24 +1,31 @@
-"""GraphQL building blocks every subgraph shares (DESIGN.md §2): Relay-style connections over the
-Store's keyset pages, typed user errors in mutation payloads, money, and the request context.
+"""GraphQL building blocks every subgraph shares (docs/architecture.md): Relay-style connections
+over the Store's keyset pages, typed user errors in mutation payloads (one error path:
+`payload_errors`), and money.
 
 Types that appear in several subgraphs (PageInfo, UserError, Money) are `@shareable` and defined
 once here so that their definitions cannot drift apart between subgraphs."""
 from __future__ import annotations
 
 import decimal
+import functools
 from collections.abc import Callable
-from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types import Info
 
-from .errors import ConflictError, DuplicateKeyError, InvalidFilterError, NotFoundError
+from . import errors, money
+from .errors import ConflictError, DuplicateKeyError, InputError, InvalidFilterError, NotFoundError, PublicError
 from .store.base import MAX_PAGE, Page
 
 T = TypeVar("T")
 DEFAULT_PAGE = 20
 MAX_PAGE_SIZE = 100  # what a client may ask for in one page (the store allows more internally)
+assert MAX_PAGE_SIZE <= MAX_PAGE
+
+ErrorCode = strawberry.enum(errors.ErrorCode, description="Why a mutation did not apply. Nothing was changed.")
+
+__all__ = ["Connection", "Edge", "ErrorCode", "InputError", "Money", "PageInfo", "PublicError", "UserError",
+           "maybe", "paginate", "page_size", "payload_errors", "to_connection", "user_errors"]
 
 
 @strawberry.federation.type(shareable=True, description="Relay page information.")
@@ -44,16 +51,6 @@ class Connection(Generic[T]):
     )
 
 
-@strawberry.enum(description="Why a mutation did not apply. Nothing was changed.")
-class ErrorCode(Enum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    DUPLICATE = "DUPLICATE"
-    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
-    NOT_ALLOWED = "NOT_ALLOWED"
-
-
 @strawberry.federation.type(shareable=True, description="A problem with the input of a mutation.")
 class UserError:
     code: ErrorCode
@@ -69,24 +66,16 @@ class Money:
     currency: str = strawberry.field(description="ISO 4217 code.")
 
     @staticmethod
-    def from_minor(minor: int | None, currency: str | None) -> "Money | None":
+    def from_minor(minor: int | None, currency: str | None) -> Money | None:
         if minor is None or not currency:
             return None
-        return Money(amount=(decimal.Decimal(int(minor)) / 100).quantize(decimal.Decimal("0.01")), currency=currency)
-
-
-class InputError(Exception):
-    """Raised by domain code for a bad input; becomes a UserError in the payload."""
-
-    def __init__(self, code: ErrorCode, message: str, field: list[str] | None = None):
-        super().__init__(message)
-        self.error = UserError(code=code, message=message, field=field)
+        return Money(amount=money.from_minor(minor, currency), currency=currency)
 
 
 def user_errors(exc: Exception) -> list[UserError]:
     """Map a domain or store exception to typed user errors; anything else propagates."""
     if isinstance(exc, InputError):
-        return [exc.error]
+        return [UserError(code=exc.code, message=exc.message, field=exc.field)]
     if isinstance(exc, ConflictError):
         return [UserError(code=ErrorCode.CONFLICT, message=(
             f"the record changed since you read it (now at version {exc.actual}); reload and retry"
@@ -100,38 +89,28 @@ def user_errors(exc: Exception) -> list[UserError]:
     raise exc
 
 
-CURRENCY_DIGITS = 2
+def payload_errors(payload: type) -> Callable:
+    """The one error path of mutations: a resolver decorated with `@payload_errors(XPayload)`
+    returns `XPayload(errors=[...])` for a domain or store error (InputError, CONFLICT, NOT_FOUND,
+    DUPLICATE) instead of raising; anything unexpected propagates and is masked with a reference.
+
+        @strawberry.mutation(extensions=allow(ADMIN))
+        @payload_errors(DealPayload)
+        async def create_deal(self, info, input: CreateDealInput) -> DealPayload | None: ..."""
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        async def resolver(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                return payload(errors=user_errors(exc))
+        return resolver
+    return decorate
 
 
-def parse_money(value: decimal.Decimal | None, currency: str | None, field: str) -> tuple[int | None, str | None]:
-    """Validate a decimal amount + ISO currency; store as integer minor units (no float drift)."""
-    if value is None:
-        return None, None
-    if not isinstance(value, decimal.Decimal) or not value.is_finite():
-        raise InputError(ErrorCode.INVALID, "amount must be a finite decimal number", ["input", field])
-    if value < 0:
-        raise InputError(ErrorCode.INVALID, "amount must not be negative", ["input", field])
-    if value.as_tuple().exponent < -CURRENCY_DIGITS:  # type: ignore[operator]
-        raise InputError(ErrorCode.INVALID, "amount has more than 2 decimal places", ["input", field])
-    if value >= decimal.Decimal(10) ** 13:
-        raise InputError(ErrorCode.INVALID, "amount is too large", ["input", field])
-    cur = (currency or "").strip().upper()
-    if len(cur) != 3 or not cur.isalpha():
-        raise InputError(ErrorCode.INVALID, "currency must be an ISO 4217 code such as EUR", ["input", "currency"])
-    return int(value * 100), cur
-
-
-def clean_text(value: str | None, field: str, *, required: bool = False, max_len: int = 200) -> str | None:
-    if value is None:
-        if required:
-            raise InputError(ErrorCode.INVALID, f"{field} is required", ["input", field])
-        return None
-    v = " ".join(value.split())
-    if required and not v:
-        raise InputError(ErrorCode.INVALID, f"{field} must not be empty", ["input", field])
-    if len(v) > max_len:
-        raise InputError(ErrorCode.INVALID, f"{field} is longer than {max_len} characters", ["input", field])
-    return v
+def maybe(convert: Callable[[dict[str, Any]], T], doc: dict[str, Any] | None) -> T | None:
+    """`convert(doc)`, or None where there is no document (absent or out of scope)."""
+    return convert(doc) if doc else None
 
 
 def page_size(first: int | None) -> int:
@@ -144,7 +123,7 @@ def page_size(first: int | None) -> int:
 
 def to_connection(page: Page, convert: Callable[[dict[str, Any]], T], total: int | None = None) -> Connection[T]:
     return Connection(
-        edges=[Edge(cursor=c, node=convert(d)) for c, d in zip(page.cursors, page.items)],
+        edges=[Edge(cursor=c, node=convert(d)) for c, d in zip(page.cursors, page.items, strict=True)],
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
@@ -163,15 +142,3 @@ async def paginate(store, coll: str, flt: dict, sort, first: int | None, after: 
         raise PublicError(f"invalid cursor or filter: {exc}") from None
     total = await store.count(coll, flt) if with_total else None
     return to_connection(page, convert, total)
-
-
-def ctx(info: Info) -> Any:
-    return info.context
-
-
-assert MAX_PAGE_SIZE <= MAX_PAGE
-
-
-class PublicError(ValueError):
-    """An error whose message is safe and useful to show the client (bad argument, cursor...).
-    Every other exception inside a resolver is masked (logged with a reference, never shown)."""

@@ -185,6 +185,7 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self.outbox_signal = asyncio.Event()
+        self._internally_indexed: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
     @abstractmethod
@@ -236,7 +237,11 @@ class Store(ABC):
         await self._ensure_index(check_collection(coll), spec, unique, name)
 
     async def ensure_internal_indexes(self, coll: str) -> None:
-        await self.ensure_index(coll, ["_pending"])
+        """The index the outbox relay's scan for `_pending` documents uses (once per collection
+        and process; called by `pending_outbox` for every collection it scans)."""
+        if coll not in self._internally_indexed:
+            await self.ensure_index(coll, ["_pending"])
+            self._internally_indexed.add(coll)
 
     def _with_events(self, doc: Doc, events: Iterable[Envelope]) -> Doc:
         evs = [e.to_dict() for e in events]
@@ -479,6 +484,7 @@ class Store(ABC):
         for coll in await self.collections():
             if len(out) >= limit:
                 break
+            await self.ensure_internal_indexes(coll)
             rows = await self._find(coll, {"_pending": True}, [("_id", 1)], limit - len(out))
             out.extend((coll, r) for r in rows)
         return out

@@ -1,0 +1,107 @@
+"""The request context every resolver gets: the principal, its row scopes (services/common/authz.py),
+per-request DataLoaders, scoped lookups and the audit record of a change."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from .audit import audit_event
+from .auth import Principal
+from .authz import matches, narrow
+from .envelope import Envelope
+from .errors import ErrorCode, InputError, NotFoundError
+from .settings import Settings
+from .store import Store
+
+if TYPE_CHECKING:
+    from .service import Service
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    service: Service
+    request: Any
+    response: Any
+    principal: Principal
+    loaders: dict[str, Any] = field(default_factory=dict)
+    scopes: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def store(self) -> Store:
+        return self.service.store
+
+    @property
+    def settings(self) -> Settings:
+        return self.service.settings
+
+    # ---- row scopes ----------------------------------------------------------------------
+    def scope(self, coll: str) -> dict:
+        """The filter this request's reads of `coll` are confined to ({} = every row)."""
+        if coll not in self.scopes:
+            self.scopes[coll] = self.service.row_scope(self.principal, coll)
+        return self.scopes[coll]
+
+    def scoped(self, coll: str, flt: dict | None = None) -> dict:
+        return narrow(self.scope(coll), flt)
+
+    def visible(self, coll: str, doc: dict | None) -> bool:
+        return doc is not None and matches(doc, self.scope(coll))
+
+    async def get(self, coll: str, id: str) -> dict | None:
+        """A document by id if this principal may see it, else None (exactly as if absent)."""
+        doc = await self.by_id(coll).load(str(id))
+        return doc if self.visible(coll, doc) else None
+
+    async def one(self, coll: str, id: Any, convert: Callable[[dict], T]) -> T | None:
+        """Load-or-None: the visible document `id` of `coll` converted to its GraphQL type."""
+        if id is None:
+            return None
+        doc = await self.get(coll, str(id))
+        return convert(doc) if doc else None
+
+    async def referenced(self, coll: str, id: Any, what: str, field: str,
+                         code: ErrorCode = ErrorCode.UNKNOWN_REFERENCE) -> dict:
+        """The document a mutation's input names, if this principal may see it. A hidden record
+        gets the very error of a missing one ("company X does not exist"), so the answer tells
+        nothing about it."""
+        doc = await self.get(coll, str(id))
+        if doc is None:
+            raise InputError(code, f"{what} {id} does not exist", ["input", field])
+        return doc
+
+    def guarded(self, coll: str, fn: Callable[[dict], dict | None]) -> Callable[[dict], dict | None]:
+        """Wrap a `store.mutate` function: a record outside the principal's scope is treated as
+        absent, checked inside the write on the very version being changed."""
+        def apply(d: dict) -> dict | None:
+            if not self.visible(coll, d):
+                raise NotFoundError(coll, d["id"])
+            return fn(d)
+        return apply
+
+    def audit(self, action: str, entity: str, entity_id: str, changes: dict | None = None) -> Envelope:
+        """The audit record of a change, to pass in the same `events=[...]` as the change itself:
+        it is written in the same single-document write (outbox), so it cannot be lost."""
+        return audit_event(self.service.name, self.principal, action, entity, entity_id, changes)
+
+    # ---- DataLoaders -----------------------------------------------------------------------
+    def by_id(self, coll: str) -> DataLoader:
+        """A per-request DataLoader of documents of `coll` by id (None where absent). Unscoped:
+        resolvers use `get()`, which applies the row scope."""
+        store = self.store
+
+        async def load(ids: list[str]) -> list[dict | None]:
+            found = await store.get_many(coll, ids)
+            return [found.get(i) for i in ids]
+
+        return self.loader(f"id:{coll}", lambda: DataLoader(load_fn=load))
+
+    def loader(self, key: str, factory: Callable[[], DataLoader]) -> DataLoader:
+        """One DataLoader per request and key (batches N entity lookups into one query)."""
+        if key not in self.loaders:
+            self.loaders[key] = factory()
+        return self.loaders[key]
