@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 NPM    ?= npm
 
-.PHONY: run test bench supergraph servers-up clean token
+.PHONY: run test lint fmt bench supergraph servers-up clean token
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,22 +20,31 @@ venv: $(VENV)/.installed
 node: gateway/node_modules/.installed
 
 run: $(VENV)/.installed gateway/node_modules/.installed
-	$(PY) -m services.devserver
+	$(PY) -m devtools run
 
-test: $(VENV)/.installed gateway/node_modules/.installed
+test: lint $(VENV)/.installed gateway/node_modules/.installed
 	$(PY) -m pytest
+
+# ruff: the linter and the formatter (configured in pyproject.toml); `make fmt` applies both.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 bench: $(VENV)/.installed gateway/node_modules/.installed
 	$(PY) -m bench.run
 
 # make token ROLE=partner SUB=tom@kestrel COMPANY=<id> [CONTACT=<id>] [TTL=8h]  (local key in TURNKEY_DATA_DIR)
 token: $(VENV)/.installed
-	@$(PY) -m services.token --role $(or $(ROLE),admin) --sub $(or $(SUB),$(or $(USER),admin)) --ttl $(or $(TTL),8h) \
+	@$(PY) -m devtools token --role $(or $(ROLE),admin) --sub $(or $(SUB),$(or $(USER),admin)) --ttl $(or $(TTL),8h) \
 	  $(if $(COMPANY),--company $(COMPANY)) $(if $(CONTACT),--contact $(CONTACT))
 
 # Recompose gateway/supergraph.graphql from the subgraphs' SDL (commit the result).
 supergraph: $(VENV)/.installed gateway/node_modules/.installed
-	$(PY) -m services.devserver --print-sdl gateway/subgraphs
+	$(PY) -m devtools sdl gateway/subgraphs
 	cd gateway && node compose.mjs
 
 clean:

@@ -5,7 +5,7 @@
 2. Event propagation: a ticket opened (mutation answered) → deals' account health shows it
    (consumer applied), p50/p99, on RabbitMQ when AMQP_URL is set (else the in-process bus).
 
-The CRM runs in a child process (`python -m services.devserver`, the four services in one
+The CRM runs in a child process (`python -m devtools run`, the four services in one
 process plus the gateway process, gateway request deduplication off); the load comes from this
 process with a fixed number of concurrent clients."""
 from __future__ import annotations
@@ -24,8 +24,8 @@ import httpx
 
 from services.common import auth
 from services.common.settings import Settings
-from services.demo import QUERY_360
-from services.stack import free_port
+from devtools.demo import QUERY_360
+from devtools.stack import free_port
 
 NAMES = ["contacts", "deals", "marketing", "support"]
 
@@ -128,11 +128,11 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
            "LOG_LEVEL": "WARNING", **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()}}
     if os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
-    proc = subprocess.Popen([sys.executable, "-m", "services.devserver"], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         seen = []
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in proc.stdout:
             seen.append(line)
             if "Ctrl-C stops everything" in line:
                 break

@@ -1,7 +1,7 @@
 // Compose the supergraph from the subgraphs' SDL with @theguild/federation-composition.
 //   node compose.mjs [--out FILE] [--subgraphs DIR] [--url name=URL ...]
 // Defaults (found next to this script, whatever the current directory): SDL from
-// ./subgraphs/<name>.graphql (written by `python -m services.devserver --print-sdl
+// ./subgraphs/<name>.graphql (written by `python -m devtools sdl
 // gateway/subgraphs`), URLs from ./subgraphs.json, output ./supergraph.graphql.
 // Paths given as options are resolved against the current directory.
 // The subgraphs are the *.graphql files of the SDL directory; each needs a URL (subgraphs.json

@@ -29,7 +29,7 @@ install_ferretdb() {
   log "building FerretDB $FERRETDB_VERSION (cached in $FERRETDB_BIN)"
   # `go install ...@v1.24.0` builds a binary that panics at start: the module zip lacks
   # build/version/version.txt, which the build embeds. Build from the downloaded module with
-  # that one file restored. (DESIGN.md §3: GOTOOLCHAIN=go1.23.x is the fallback if the
+  # that one file restored. (docs/ferretdb.md: GOTOOLCHAIN=go1.23.x is the fallback if the
   # installed Go ever refuses to build it.)
   local dir src
   dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" \

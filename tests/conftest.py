@@ -4,7 +4,11 @@ skipping in CI)."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -14,14 +18,29 @@ from services.common.store.sqlite import SqliteStore
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+GATEWAY_DIR = Path(__file__).resolve().parent.parent / "gateway"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """The one way a test gives up on a missing server or tool: skip with the reason, except
+    under CI=true, where it fails (nothing may pass by skipping in CI)."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: server legs must run)")
+    pytest.skip(reason)
+
+
 def need(env: str, what: str) -> str:
+    """The URL in `env`, or unavailable."""
     url = os.environ.get(env)
     if not url:
-        msg = f"{what} not available: set {env}"
-        if IN_CI:
-            pytest.fail(f"{msg} (CI=true: server legs must run)")
-        pytest.skip(msg)
+        unavailable(f"{what} not available: set {env}")
     return url
+
+
+def need_gateway() -> None:
+    """Node and the gateway's node modules (Hive Gateway, the composition library), or unavailable."""
+    if not (GATEWAY_DIR / "node_modules" / ".bin" / "hive-gateway").exists() or not shutil.which("node"):
+        unavailable("gateway dependencies missing (cd gateway && npm ci)")
 
 
 @pytest.fixture(params=["sqlite", "mongo"])
@@ -55,25 +74,23 @@ async def bus(request):
 
         b = RabbitBus(url, exchange=f"test.{uuid.uuid4().hex[:10]}")
         await b.connect()
-        b.test_queues = []  # type: ignore[attr-defined]
+        b.test_queues = []
         yield b
-        await _delete_rabbit_objects(b)
+        await delete_rabbit_objects(b.conn, b.exchange_name, b.test_queues)
         await b.close()
 
 
-async def _delete_rabbit_objects(b) -> None:
-    ch = await b.conn.channel()
-    for name in getattr(b, "test_queues", []):
-        for q in (name, f"{name}.dlq"):
+async def delete_rabbit_objects(conn, exchange: str, queues: Iterable[str]) -> None:
+    """The one RabbitMQ clean-up of the tests: each queue with its dead-letter queue, then the
+    exchange with its dead-letter exchange (a failed delete closes the channel: open another)."""
+    ch = await conn.channel()
+    names = [n for q in queues for n in (q, f"{q}.dlq")]
+    for kind, items in (("queue", names), ("exchange", [exchange, f"{exchange}.dlx"])):
+        for name in items:
             try:
-                await ch.queue_delete(q)
+                await (ch.queue_delete(name) if kind == "queue" else ch.exchange_delete(name))
             except Exception:
-                ch = await b.conn.channel()
-    for ex in (b.exchange_name, f"{b.exchange_name}.dlx"):
-        try:
-            await ch.exchange_delete(ex)
-        except Exception:
-            ch = await b.conn.channel()
+                ch = await conn.channel()
     await ch.close()
 
 

@@ -1,9 +1,9 @@
-"""Identity (DESIGN.md §5): every request carries a JWT, verified at the gateway and again here.
+"""Identity (docs/security.md): every request carries a JWT, verified at the gateway and again here.
 
 Production: tokens come from an OIDC provider; `TURNKEY_JWKS_URL` names its key set, which is
 cached and fetched again when a token names an unknown `kid` (key rotation). Embedded default: a
 local EC P-256 key pair is created on first run (`<TURNKEY_DATA_DIR>/keys/`), tokens are signed
-ES256 with it and `python -m services.token` mints them.
+ES256 with it and `python -m devtools token` mints them.
 
 Claims: `sub`, `exp`, `iss` (TURNKEY_JWT_ISSUER), `aud` (TURNKEY_JWT_AUDIENCE) and the custom
 claims `role`, `company`, `contact`, `name`, each behind the optional prefix

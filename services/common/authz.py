@@ -1,4 +1,4 @@
-"""Authorisation (DESIGN.md §5, docs/security.md): who may use which field, and which rows they see.
+"""Authorisation (docs/security.md): who may use which field, and which rows they see.
 
 Two layers, both enforced in the subgraph that owns the data:
 

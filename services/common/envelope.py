@@ -1,4 +1,4 @@
-"""The event envelope (DESIGN.md §4): id, type, occurred_at, producer, subject, version, data.
+"""The event envelope (docs/events.md): id, type, occurred_at, producer, subject, version, data.
 
 Routing key = type = `<service>.<entity>.<verb>`. Consumers ignore unknown fields, so producers
 may add fields without breaking anyone; a breaking change bumps `version`."""

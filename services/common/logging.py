@@ -14,6 +14,6 @@ def setup_logging(level: str = "INFO") -> None:
     )
     root.addHandler(handler)
     root.setLevel(level)
-    root._turnkey_configured = True  # type: ignore[attr-defined]
+    root._turnkey_configured = True
     for noisy in ("aio_pika", "aiormq", "pymongo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

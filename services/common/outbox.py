@@ -1,4 +1,4 @@
-"""Outbox relay and idempotent consumers (DESIGN.md §4: at-least-once, nothing lost, nothing
+"""Outbox relay and idempotent consumers (docs/events.md: at-least-once, nothing lost, nothing
 applied twice).
 
 Write side: `Store.insert/mutate/delete(..., events=[...])` put the events into the changed

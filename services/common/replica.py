@@ -1,4 +1,4 @@
-"""Local read replicas of another service's entities, fed by its events (DESIGN.md §1: a
+"""Local read replicas of another service's entities, fed by its events (docs/architecture.md: a
 service never reads another service's database; it keeps what it needs from events).
 
 An event carries a snapshot in `data` with `id` and `version`; the replica keeps the newest

@@ -46,7 +46,7 @@ class Settings:
 
     @property
     def db_name(self) -> str:
-        """One database per service (DESIGN.md §1)."""
+        """One database per service (docs/architecture.md)."""
         return f"{self.db_prefix}_{self.service}"
 
     @classmethod

@@ -204,7 +204,7 @@ async def test_rabbitmq_restarted_mid_stream_loses_nothing(tmp_path):
     import subprocess
     import uuid
 
-    from tests.conftest import _delete_rabbit_objects, need
+    from tests.conftest import delete_rabbit_objects, need
     from services.common.bus.rabbit import RabbitBus
 
     url = need("AMQP_URL", "RabbitMQ")
@@ -217,7 +217,7 @@ async def test_rabbitmq_restarted_mid_stream_loses_nothing(tmp_path):
 
     bus = RabbitBus(url, exchange=f"test.{uuid.uuid4().hex[:10]}")
     await bus.connect()
-    bus.test_queues = []  # type: ignore[attr-defined]
+    bus.test_queues = []
     producer = SqliteStore(tmp_path / "p.sqlite3")
     consumer = SqliteStore(tmp_path / "c.sqlite3")
     await producer.connect()
@@ -254,7 +254,7 @@ async def test_rabbitmq_restarted_mid_stream_loses_nothing(tmp_path):
         assert await producer.pending_outbox() == []
     finally:
         await relay.stop()
-        await _delete_rabbit_objects(bus)
+        await delete_rabbit_objects(bus.conn, bus.exchange_name, bus.test_queues)
         await bus.close()
         await producer.close()
         await consumer.close()

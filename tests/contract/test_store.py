@@ -286,3 +286,15 @@ async def test_relay_clearing_the_outbox_never_makes_a_versioned_write_conflict(
             store.update("deals", doc["id"], {"n": 1}, expected_version=1),
         )
         assert updated["version"] == 2 and updated["n"] == 1, round_
+
+
+async def test_the_outbox_scan_is_indexed(store):
+    """The relay looks for `_pending` documents in every collection: that scan has an index."""
+    await store.insert("indexed", {"id": "a"}, events=[Envelope("t.indexed.created", "a", {})])
+    assert [c for c, _ in await store.pending_outbox()] == ["indexed"]
+    if hasattr(store, "client"):  # MongoStore
+        names = [ix["name"] async for ix in await store.db["indexed"].list_indexes()]
+    else:
+        rows = await store.db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")
+        names = [r[0] for r in rows]
+    assert any(n.endswith("indexed_ix__pending") or n == "ix__pending" for n in names), names

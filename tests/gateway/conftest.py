@@ -12,22 +12,14 @@ import uuid
 import httpx
 import pytest
 
-from services.demo import seed
-from services.stack import GATEWAY_DIR, SERVICE_CLASSES, Stack, free_port
-from tests.conftest import IN_CI, need
-
-
-def _need_gateway() -> None:
-    if not (GATEWAY_DIR / "node_modules" / ".bin" / "hive-gateway").exists() or not shutil.which("node"):
-        msg = "gateway dependencies missing (cd gateway && npm ci)"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
+from devtools.demo import seed
+from devtools.stack import GATEWAY_DIR, SERVICE_CLASSES, Stack, free_port
+from tests.conftest import delete_rabbit_objects, need, need_gateway
 
 
 @pytest.fixture(scope="session", params=["embedded", "servers"])
 async def crm(request, tmp_path_factory):
-    _need_gateway()
+    need_gateway()
     kw: dict = {}
     if request.param == "servers":
         kw["amqp_url"] = need("AMQP_URL", "RabbitMQ")
@@ -39,8 +31,8 @@ async def crm(request, tmp_path_factory):
                   relay_interval=0.05, gateway_env=NO_RATE_LIMIT, **kw)
     await stack.start()
     try:
-        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)  # type: ignore[attr-defined]
-        stack.leg = request.param  # type: ignore[attr-defined]
+        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)
+        stack.leg = request.param
         yield stack
     finally:
         queues = [svc.queue_name(sub) for svc in stack.services.values() for sub in svc.subscriptions()]
@@ -60,18 +52,7 @@ async def _cleanup_servers(stack: Stack, queues: list[str]) -> None:
     await client.close()
     bus = RabbitBus(stack.amqp_url, stack.exchange)
     await bus.connect()
-    ch = await bus.conn.channel()
-    for q in queues:
-        for n in (q, f"{q}.dlq"):
-            try:
-                await ch.queue_delete(n)
-            except Exception:
-                ch = await bus.conn.channel()
-    for ex in (stack.exchange, f"{stack.exchange}.dlx"):
-        try:
-            await ch.exchange_delete(ex)
-        except Exception:
-            ch = await bus.conn.channel()
+    await delete_rabbit_objects(bus.conn, stack.exchange, queues)
     await bus.close()
 
 
@@ -141,5 +122,3 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
                 raise
         await asyncio.sleep(interval)
 
-
-IS_CI = IN_CI or os.environ.get("CI")

@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 from hypothesis_graphql import strategies as gql_st
 
-from services.demo import seed
-from services.stack import SERVICE_CLASSES, Stack, free_port
+from devtools.demo import seed
+from devtools.stack import SERVICE_CLASSES, Stack, free_port
 from tests.gateway.conftest import NO_RATE_LIMIT, _need_gateway
 
 EXAMPLES = int(os.environ.get("TURNKEY_FUZZ_EXAMPLES", "60"))
@@ -48,10 +48,10 @@ async def fuzz_stack(tmp_path_factory):
                   gateway_port=free_port(), relay_interval=0.05, gateway_env=NO_RATE_LIMIT)
     await stack.start()
     try:
-        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)  # type: ignore[attr-defined]
+        stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)
         async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.mint('admin', 'fuzz.admin')}"}) as c:
             r = await c.post(stack.gateway_url, json={"query": get_introspection_query()})
-            stack.client_schema = build_client_schema(r.json()["data"])  # type: ignore[attr-defined]
+            stack.client_schema = build_client_schema(r.json()["data"])
         yield stack
     finally:
         await stack.stop()

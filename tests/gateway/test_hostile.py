@@ -12,7 +12,7 @@ import json
 import httpx
 import pytest
 
-from services.stack import GATEWAY_DIR, free_port, kill_gateway
+from devtools.stack import GATEWAY_DIR, free_port, kill_gateway
 from tests.gateway.conftest import Client, codes
 
 

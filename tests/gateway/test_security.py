@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.rolematrix import NO, parse_markdown
+from devtools.rolematrix import NO, parse_markdown
 from tests.gateway.conftest import Client, codes, eventually
 
 ROOT = Path(__file__).resolve().parents[2]

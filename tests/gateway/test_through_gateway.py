@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from services.demo import QUERY_360
+from devtools.demo import QUERY_360
 from tests.gateway.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]

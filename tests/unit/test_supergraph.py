@@ -2,20 +2,16 @@
 recompose with `make supergraph` and commit the result when this fails."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
-from services.stack import GATEWAY_DIR, compose, write_sdl
-from tests.conftest import IN_CI
+from devtools.stack import GATEWAY_DIR, compose, write_sdl
+from tests.conftest import need_gateway
 
 
 def test_committed_supergraph_matches_the_subgraphs(tmp_path):
-    if not (GATEWAY_DIR / "node_modules" / "@theguild").exists() or not shutil.which("node"):
-        if IN_CI:
-            pytest.fail("gateway dependencies missing (cd gateway && npm ci)")
-        pytest.skip("gateway dependencies missing (cd gateway && npm ci)")
+    need_gateway()
     sdl = tmp_path / "subgraphs"
     write_sdl(sdl)
     for f in sorted(sdl.iterdir()):
@@ -29,8 +25,7 @@ def test_committed_supergraph_matches_the_subgraphs(tmp_path):
 
 
 def test_composition_fails_loudly_on_a_broken_subgraph(tmp_path):
-    if not (GATEWAY_DIR / "node_modules" / "@theguild").exists():
-        pytest.skip("gateway dependencies missing") if not IN_CI else pytest.fail("gateway dependencies missing")
+    need_gateway()
     sdl = tmp_path / "subgraphs"
     write_sdl(sdl)
     # two subgraphs defining the same non-shareable field cannot compose

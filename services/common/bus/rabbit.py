@@ -1,4 +1,4 @@
-"""RabbitMQ adapter (aio-pika), DESIGN.md §4.
+"""RabbitMQ adapter (aio-pika), docs/events.md.
 
 - one durable topic exchange (`turnkey`), persistent messages, publisher confirms: `publish`
   returns only once the broker has confirmed the message;

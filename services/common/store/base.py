@@ -263,7 +263,7 @@ class Store(ABC):
         await self._insert(coll, raw)
         if raw.get("_pending"):
             self.outbox_signal.set()
-        return public(raw)  # type: ignore[return-value]
+        return public(raw)
 
     async def get(self, coll: str, id: str) -> Doc | None:
         return public(await self._get(check_collection(coll), str(id)))
@@ -274,7 +274,7 @@ class Store(ABC):
         if not uniq:
             return {}
         rows = await self._find(check_collection(coll), {"_id": {"$in": uniq}, "_deleted": {"$ne": True}}, [("_id", 1)], len(uniq))
-        return {r["_id"]: public(r) for r in rows}  # type: ignore[misc]
+        return {r["_id"]: public(r) for r in rows}
 
     async def mutate(
         self,
@@ -323,11 +323,11 @@ class Store(ABC):
             if event_id and event_id in seen:
                 raise AlreadyApplied(event_id)
             current = public(raw)
-            body = fn(dict(current))  # type: ignore[arg-type]
+            body = fn(dict(current))
             if asyncio.iscoroutine(body):
                 body = await body
             if body is None:
-                return current  # type: ignore[return-value]
+                return current
             new = _body(body)
             new.update(
                 _id=raw["_id"],
@@ -346,7 +346,7 @@ class Store(ABC):
             if await self._replace(coll, raw["_id"], raw["version"], new):
                 if new.get("_pending"):
                     self.outbox_signal.set()
-                return public(new)  # type: ignore[return-value]
+                return public(new)
             if expected_version is not None:
                 fresh = await self._get(coll, str(id))
                 raise ConflictError(coll, id, expected_version, fresh and fresh.get("version"))
@@ -445,7 +445,7 @@ class Store(ABC):
         rows = rows[:limit]
         cursors = [encode_cursor([get_path(r, f) for f, _ in spec]) for r in rows]
         return Page(
-            items=[public(r) for r in rows],  # type: ignore[misc]
+            items=[public(r) for r in rows],
             has_next=has_next,
             has_previous=bool(after),
             start_cursor=cursors[0] if cursors else None,

@@ -1,29 +1,28 @@
 """`make run`: the whole CRM on embedded defaults — four services and the gateway, demo data
 loaded on the first run — until Ctrl-C.
 
-    python -m services.devserver                 # run
-    python -m services.devserver --print-sdl DIR # write each subgraph's SDL (for composition)
+    python -m devtools run        # run
+    python -m devtools sdl DIR    # write each subgraph's SDL (for composition)
 
 Configuration: TURNKEY_DATA_DIR (default .data), MONGODB_URL, AMQP_URL, TURNKEY_GATEWAY_PORT
 (default 4000), CONTACTS_PORT/DEALS_PORT/MARKETING_PORT/SUPPORT_PORT, TURNKEY_DEMO=0 to skip demo
 data."""
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 from services.common.logging import setup_logging
 from services.common.settings import Settings
-from services.demo import QUERY_360, seed
-from services.stack import SERVICE_CLASSES, Stack, write_sdl
+from devtools.demo import QUERY_360, seed
+from devtools.stack import SERVICE_CLASSES, Stack, write_sdl
 
 
 async def main() -> int:
+    """Start everything, print the URLs and a token, wait for Ctrl-C."""
     t0 = time.monotonic()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     setup_logging(os.environ["LOG_LEVEL"].upper())
@@ -66,7 +65,7 @@ Try the 360° view of a client:
 or paste this into GraphiQL (add the header {{"Authorization": "Bearer <the token>"}}):
 
 {QUERY_360}
-Other roles: python -m services.token --role partner --sub tom@kestrel --company <partner company id>
+Other roles: python -m devtools token --role partner --sub tom@kestrel --company <partner company id>
 (roles: admin sales marketing support partner customer; see docs/security.md). Ctrl-C stops everything.""", flush=True)
         await stop.wait()
     finally:
@@ -75,11 +74,11 @@ Other roles: python -m services.token --role partner --sub tom@kestrel --company
     return 0
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--print-sdl", metavar="DIR")
-    args = parser.parse_args()
-    if args.print_sdl:
-        write_sdl(Path(args.print_sdl))
-        sys.exit(0)
-    sys.exit(asyncio.run(main()))
+
+def serve() -> int:
+    return asyncio.run(main())
+
+
+def sdl(directory: str) -> int:
+    write_sdl(Path(directory))
+    return 0

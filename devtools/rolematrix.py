@@ -1,6 +1,6 @@
 """The role matrix of the supergraph, from the field rules in the code (services/common/authz.py).
 
-    python -m services.rolematrix      # print the Markdown tables of docs/security.md
+    python -m devtools rolematrix      # print the Markdown tables of docs/security.md
 
 docs/security.md holds these tables; tests/unit/test_role_matrix.py fails when the code and the
 document disagree, and tests/gateway/test_security.py runs every root field with every role through
@@ -16,7 +16,7 @@ YES, OWN, NO = "yes", "own", "—"
 
 def matrix() -> dict[str, dict[str, str]]:
     """`{"Query.deals": {"admin": "yes", ..., "partner": "own", "customer": "—"}, ...}`"""
-    from services.stack import SERVICE_CLASSES
+    from devtools.stack import SERVICE_CLASSES
 
     out: dict[str, dict[str, str]] = {}
     for name, cls in SERVICE_CLASSES.items():
@@ -45,9 +45,11 @@ def parse_markdown(text: str) -> dict[str, dict[str, str]]:
     return rows
 
 
-if __name__ == "__main__":
+
+def main() -> int:
     m = matrix()
     print("### Root fields\n")
     print(to_markdown({k: v for k, v in m.items() if k.startswith(("Query.", "Mutation."))}))
     print("\n### Fields of records\n")
     print(to_markdown({k: v for k, v in m.items() if not k.startswith(("Query.", "Mutation."))}))
+    return 0

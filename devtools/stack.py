@@ -1,6 +1,6 @@
 """Run the whole CRM in one process: the four services (each its own HTTP server and port, all
 sharing one event bus) and the Hive Gateway as a child process. Used by `make run`
-(services/devserver.py), the gateway tests and the benchmarks.
+(devtools/run.py), the gateway tests and the benchmarks.
 
 With AMQP_URL the services talk over RabbitMQ exactly as separately deployed services do; without
 it they share the in-process bus, which is why `make run` keeps them in one process."""

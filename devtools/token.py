@@ -1,9 +1,9 @@
 """Mint a token signed with this installation's local key (the embedded default; in production
 tokens come from your OIDC provider and this command is not used).
 
-    python -m services.token --role admin --sub alice
-    python -m services.token --role partner --sub tom@kestrel --company <partner company id>
-    python -m services.token --role customer --sub mats@nordhaven --company <id> --contact <id> --ttl 30d
+    python -m devtools token --role admin --sub alice
+    python -m devtools token --role partner --sub tom@kestrel --company <partner company id>
+    python -m devtools token --role customer --sub mats@nordhaven --company <id> --contact <id> --ttl 30d
 
 Reads TURNKEY_DATA_DIR (default .data) for the key, which is created on first use, and
 TURNKEY_JWT_ISSUER / TURNKEY_JWT_AUDIENCE / TURNKEY_JWT_CLAIM_NAMESPACE like the services.
@@ -18,7 +18,7 @@ from services.common.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.token", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools token", description=__doc__.split("\n\n")[0])
     parser.add_argument("--role", required=True, choices=auth.ROLES)
     parser.add_argument("--sub", required=True, help="the user id (who the audit log will name)")
     parser.add_argument("--company", help="partner/customer: the company the token is bound to")
@@ -38,6 +38,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Contacts' GraphQL object types: `Company` and `Contact` (federation entities), the timeline's
+`Interaction`, and `Me`. The enums are domain.py's plain enums, registered here."""
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry.types import Info
+
+from services.common.authz import EVERYONE, STAFF, allow
+from services.common.graphql import Connection, paginate
+from services.common.values import parse_ts
+
+from . import domain, timeline
+from .policy import OWN_ROWS
+
+CompanyKind = strawberry.enum(domain.CompanyKind)
+Lifecycle = strawberry.enum(domain.Lifecycle)
+InteractionKind = strawberry.enum(domain.InteractionKind,
+                                  description="The channel or kind of an interaction on the timeline.")
+CONTACT_SORT = [("last_name_key", 1), ("first_name_key", 1)]
+
+
+@strawberry.type(description="Something that happened with a client, on any channel, in any department.")
+class Interaction:
+    id: strawberry.ID
+    kind: InteractionKind
+    title: str
+    detail: str | None
+    occurred_at: dt.datetime
+    source: str = strawberry.field(description="Service that recorded it: contacts, deals, marketing or support.")
+    ref_type: str | None = strawberry.field(description="Type of the related record, e.g. Deal or Ticket.")
+    ref_id: strawberry.ID | None
+    company_id: strawberry.ID | None
+    contact_id: strawberry.ID | None
+
+    @staticmethod
+    def from_doc(d: dict) -> Interaction:
+        return Interaction(
+            id=d["id"], kind=InteractionKind(d["kind"]), title=d["title"], detail=d.get("detail"),
+            occurred_at=parse_ts(d["occurred_at"]), source=d["source"], ref_type=d.get("ref_type"),
+            ref_id=d.get("ref_id"), company_id=d.get("company_id"), contact_id=d.get("contact_id"),
+        )
+
+
+@strawberry.input
+class TimelineFilter:  # here, not in inputs.py: an argument of Company.timeline and Contact.timeline
+    kinds: list[InteractionKind] | None = None
+    since: dt.datetime | None = None
+
+
+async def _timeline(info: Info, key: str, value: str, first: int | None, after: str | None,
+                    flt: TimelineFilter | None) -> Connection[Interaction]:
+    c = info.context
+    return await paginate(c.store, "interactions", c.scoped("interactions", timeline.timeline_filter(key, value, flt)),
+                          timeline.SORT, first, after, Interaction.from_doc)
+
+
+@strawberry.federation.type(keys=["id"], description="An organisation: client, prospect or partner.")
+class Company:
+    id: strawberry.ID
+    name: str
+    kind: CompanyKind
+    website: str | None
+    industry: str | None
+    city: str | None
+    country: str | None
+    owner: str | None = strawberry.field(description="Account owner (a user id); the company stays when they leave.")
+    partner_id: strawberry.ID | None = strawberry.field(
+        description="The partner company that registered this company (deal registration), if any.")
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def from_doc(d: dict) -> Company:
+        return Company(
+            id=d["id"], name=d["name"], kind=CompanyKind(d["kind"]), website=d.get("website"),
+            industry=d.get("industry"), city=d.get("city"), country=d.get("country"), owner=d.get("owner"),
+            partner_id=d.get("partner_id"), version=d["version"], created_at=parse_ts(d["created_at"]),
+            updated_at=parse_ts(d["updated_at"]),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
+        return await info.context.one("companies", id, cls.from_doc)
+
+    @strawberry.field(description="People at this company.", extensions=allow(EVERYONE, scoped=OWN_ROWS))
+    async def contacts(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Contact]:
+        c = info.context
+        return await paginate(c.store, "contacts", c.scoped("contacts", {"company_id": self.id}), CONTACT_SORT,
+                              first, after, Contact.from_doc)
+
+    @strawberry.field(description="Every interaction with this company and its people, newest first, from all "
+                                  "departments.", extensions=allow(STAFF))
+    async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
+                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
+        return await _timeline(info, "company_id", str(self.id), first, after, filter)
+
+
+@strawberry.federation.type(keys=["id"], description="A person, usually at a company.")
+class Contact:
+    id: strawberry.ID
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    job_title: str | None
+    lifecycle: Lifecycle
+    owner: str | None
+    company_id: strawberry.ID | None
+    partner_id: strawberry.ID | None = strawberry.field(description="The partner that registered this lead, if any.")
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(extensions=allow(EVERYONE))
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
+    async def company(self, info: Info) -> Company | None:
+        return await info.context.one("companies", self.company_id or None, Company.from_doc)
+
+    @staticmethod
+    def from_doc(d: dict) -> Contact:
+        return Contact(
+            id=d["id"], first_name=d["first_name"], last_name=d["last_name"], email=d.get("email"),
+            phone=d.get("phone"), job_title=d.get("job_title"), lifecycle=Lifecycle(d["lifecycle"]),
+            owner=d.get("owner"), company_id=d.get("company_id"), partner_id=d.get("partner_id"), version=d["version"],
+            created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:
+        return await info.context.one("contacts", id, cls.from_doc)
+
+    @strawberry.field(description="Every interaction with this person, newest first, from all departments.",
+                      extensions=allow(STAFF))
+    async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
+                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
+        return await _timeline(info, "contact_id", str(self.id), first, after, filter)
+
+
+@strawberry.type(description="Who is asking: the identity of the token.")
+class Me:
+    sub: str
+    role: str
+    company_id: strawberry.ID | None
+    contact_id: strawberry.ID | None
+    name: str | None
+
+    @strawberry.field(description="The company a partner or customer token is bound to.", extensions=allow(EVERYONE))
+    async def company(self, info: Info) -> Company | None:
+        return await info.context.one("companies", self.company_id or None, Company.from_doc)
+
+    @strawberry.field(description="The contact a customer token is bound to.", extensions=allow(EVERYONE))
+    async def contact(self, info: Info) -> Contact | None:
+        return await info.context.one("contacts", self.contact_id or None, Contact.from_doc)

@@ -1,0 +1,213 @@
+"""Deals: pipelines with ordered stages and probabilities, deals moving through them, a weighted
+forecast, and account health (a read model of support's tickets) so that a salesperson sees
+"2 open critical tickets" before a new offer goes out.
+
+Companies and contacts are owned by the contacts service; deals keeps replicas of the fields it
+needs (`ref_companies`, `ref_contacts`) from contacts' events, to validate references without
+calling another service.
+
+This module holds the plain rules (no GraphQL import): unit-tested in tests/unit/test_deals_domain.py."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from services.common.errors import ErrorCode, InputError
+from services.common.money import parse_money
+from services.common.values import clean_text
+
+
+class DealStatus(Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class StageKind(Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class HealthLevel(Enum):
+    OK = "ok"
+    ATTENTION = "attention"
+    CRITICAL = "critical"
+
+
+# ---- pipelines and stages ---------------------------------------------------------------------
+DEFAULT_PIPELINE = "turnkey-design-project"
+DEFAULT_PIPELINE_NAME = "Turnkey design project"
+DEFAULT_STAGES = [
+    ("qualified", "Lead qualified", 10, "open"),
+    ("brief", "Site survey & brief", 20, "open"),
+    ("concept", "Concept design", 35, "open"),
+    ("estimate", "Cost estimate & proposal", 50, "open"),
+    ("negotiation", "Negotiation", 70, "open"),
+    ("won", "Contract signed", 100, "won"),
+    ("lost", "Lost", 0, "lost"),
+]
+
+
+def default_pipeline() -> dict:
+    """The pipeline document seeded at start-up."""
+    return {"id": DEFAULT_PIPELINE, "name": DEFAULT_PIPELINE_NAME, "stages": [
+        {"id": i, "name": n, "probability": p, "kind": k} for i, n, p, k in DEFAULT_STAGES]}
+
+
+def find_stage(pipeline: dict | None, stage_id: str) -> dict | None:
+    """The stage `stage_id` of `pipeline`, or None."""
+    if not pipeline:
+        return None
+    return next((s for s in pipeline["stages"] if s["id"] == stage_id), None)
+
+
+def starting_stage(pipeline: dict, stage_id: str | None) -> dict:
+    """The stage a new deal starts in: the one asked for, else the pipeline's first; an open one."""
+    stage = find_stage(pipeline, stage_id) if stage_id else pipeline["stages"][0]
+    if stage is None or stage["kind"] != StageKind.OPEN.value:
+        raise InputError(ErrorCode.INVALID, "a new deal starts in an open stage of its pipeline", ["input", "stageId"])
+    return stage
+
+
+def target_stage(pipeline: dict | None, stage_id: str) -> dict:
+    """The stage a deal is moved to: it must be in the deal's pipeline."""
+    stage = find_stage(pipeline, stage_id)
+    if stage is None:
+        raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"stage {stage_id} is not in the deal's pipeline",
+                         ["input", "stageId"])
+    return stage
+
+
+def move_to_stage(deal: dict, stage: dict, *, lost_reason: str | None, now: str) -> dict:
+    """The deal in `stage`: only an open deal moves, and not to its current stage; a won stage
+    records when (`now`), a lost stage records why."""
+    if deal["status"] != DealStatus.OPEN.value:
+        raise InputError(ErrorCode.INVALID, f"the deal is {deal['status']} already", ["input", "id"])
+    if deal["stage_id"] == stage["id"]:
+        raise InputError(ErrorCode.INVALID, "the deal is in this stage already", ["input", "stageId"])
+    new = {**deal, "stage_id": stage["id"], "status": stage["kind"]}
+    if stage["kind"] == StageKind.WON.value:
+        new["won_at"] = now
+    if stage["kind"] == StageKind.LOST.value:
+        new["lost_reason"] = lost_reason
+    return new
+
+
+# ---- amounts and the forecast -----------------------------------------------------------------
+def weighted(amount_minor: int, probability: int) -> int:
+    """Amount × stage probability (percent), in minor units, rounded down."""
+    return amount_minor * probability // 100
+
+
+def weighted_amount(amount_minor: int | None, stage: dict | None) -> int | None:
+    """A deal's weighted amount, None without an amount or a stage."""
+    if amount_minor is None or stage is None:
+        return None
+    return weighted(amount_minor, stage["probability"])
+
+
+@dataclass(frozen=True)
+class ForecastLine:
+    stage: dict
+    position: int
+    deal_count: int
+    amount_minor: int
+    weighted_minor: int
+
+
+@dataclass(frozen=True)
+class Forecast:
+    lines: tuple[ForecastLine, ...]
+    total_minor: int
+    weighted_minor: int
+
+
+def forecast(stages: list[dict], rows: Iterable[Mapping[str, Any]]) -> Forecast:
+    """Forecast lines in pipeline order from the open deals' sums grouped by stage (rows of
+    `store.group(..., ["stage_id"], sums=["amount_minor"])`); stages without deals are left out."""
+    by_stage = {r["key"]["stage_id"]: r for r in rows}
+    lines, total, weighted_total = [], 0, 0
+    for position, st in enumerate(stages):
+        r = by_stage.get(st["id"])
+        if not r:
+            continue
+        amt = int(r["sum"]["amount_minor"])
+        w = weighted(amt, st["probability"])
+        total, weighted_total = total + amt, weighted_total + w
+        lines.append(ForecastLine(stage=st, position=position, deal_count=r["count"], amount_minor=amt,
+                                  weighted_minor=w))
+    return Forecast(lines=tuple(lines), total_minor=total, weighted_minor=weighted_total)
+
+
+# ---- account health (read model of support's tickets) -----------------------------------------
+CRITICAL = "critical"
+HIGH = "high"
+
+
+@dataclass(frozen=True)
+class Health:
+    level: HealthLevel
+    open_tickets: int
+    open_critical_tickets: int
+    warnings: tuple[str, ...] = ()
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def account_health(doc: dict | None) -> Health:
+    """How worried a salesperson should be: critical with an open critical ticket, attention with
+    an open high-priority ticket or three open tickets, else ok; with human-readable warnings."""
+    tickets = (doc or {}).get("tickets") or {}
+    open_ = [t for t in tickets.values() if t["status"] == "open"]
+    critical = [t for t in open_ if t["priority"] == CRITICAL]
+    high = [t for t in open_ if t["priority"] == HIGH]
+    warnings = []
+    if critical:
+        warnings.append(_count(len(critical), "open critical ticket"))
+    if high:
+        warnings.append(_count(len(high), "open high-priority ticket"))
+    level = HealthLevel.CRITICAL if critical else HealthLevel.ATTENTION if (high or len(open_) >= 3) else HealthLevel.OK
+    if level is HealthLevel.ATTENTION and not high:
+        warnings.append(f"{len(open_)} open tickets")
+    return Health(level=level, open_tickets=len(open_), open_critical_tickets=len(critical), warnings=tuple(warnings))
+
+
+def apply_ticket(doc: dict | None, ticket_id: str, data: Mapping[str, Any], occurred_at: str) -> dict | None:
+    """Fold one `support.ticket.*` event into a company's health document: the ticket's priority
+    and whether it is open. None (no change) for an event older than the one already applied."""
+    status = "resolved" if data["status"] in ("resolved", "closed") else "open"
+    tickets = dict((doc or {}).get("tickets") or {})
+    known = tickets.get(ticket_id)
+    if known and known["at"] > occurred_at:
+        return None  # an older event arriving late
+    tickets[ticket_id] = {"priority": data.get("priority"), "status": status, "at": occurred_at}
+    return {"tickets": tickets}
+
+
+# ---- the catalogue ----------------------------------------------------------------------------
+def product_fields(inp: Any, *, creating: bool) -> dict:
+    """The stored fields of a product from a create or update input (duck-typed on the input's
+    attributes; on update, None or absent means "unchanged")."""
+    def get(name: str) -> Any:
+        return getattr(inp, name, None)
+
+    out: dict = {}
+    if creating:
+        sku = clean_text(get("sku"), "sku", required=True, max_len=64)
+        out["sku"] = sku.upper()
+    if creating or get("name") is not None:
+        out["name"] = clean_text(get("name"), "name", required=True)
+    for f, n in (("description", 5000), ("unit", 32)):
+        v = get(f)
+        if v is not None:
+            out[f] = clean_text(v, f, max_len=n) or None
+    if creating or get("list_price") is not None:
+        out["price_minor"], out["currency"] = parse_money(get("list_price"), get("currency"), "listPrice")
+    if not creating and get("active") is not None:
+        out["active"] = get("active")
+    return out

@@ -1,0 +1,83 @@
+"""Deals' GraphQL inputs, filters and mutation payloads."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import strawberry
+
+from services.common.graphql import UserError
+from services.common.values import equal
+
+from .types import Deal, DealStatus, Product
+
+
+@strawberry.input
+class CreateProductInput:
+    sku: str
+    name: str
+    list_price: decimal.Decimal
+    currency: str
+    description: str | None = None
+    unit: str | None = None
+
+
+@strawberry.input
+class UpdateProductInput:
+    id: strawberry.ID
+    expected_version: int
+    name: str | None = None
+    description: str | None = None
+    unit: str | None = None
+    list_price: decimal.Decimal | None = None
+    currency: str | None = None
+    active: bool | None = None
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class DealFilter:
+    status: DealStatus | None = None
+    company_id: strawberry.ID | None = None
+    owner: str | None = None
+    stage_id: strawberry.ID | None = None
+
+    def clauses(self) -> list[dict]:
+        """One equality clause per field that is set."""
+        return equal([("status", self.status and self.status.value), ("company_id", self.company_id),
+                      ("owner", self.owner), ("stage_id", self.stage_id)])
+
+
+@strawberry.input
+class CreateDealInput:
+    title: str
+    company_id: strawberry.ID
+    contact_id: strawberry.ID | None = None
+    amount: decimal.Decimal | None = strawberry.field(default=None, description="Decimal amount, e.g. \"250000.00\".")
+    currency: str | None = None
+    pipeline_id: strawberry.ID | None = None
+    stage_id: strawberry.ID | None = strawberry.field(default=None,
+                                                      description="Defaults to the pipeline's first stage.")
+    owner: str | None = None
+    expected_close_date: dt.date | None = None
+
+
+@strawberry.input
+class MoveDealStageInput:
+    id: strawberry.ID
+    expected_version: int
+    stage_id: strawberry.ID
+    lost_reason: str | None = None
+
+
+@strawberry.type
+class DealPayload:
+    deal: Deal | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    warnings: list[str] = strawberry.field(default_factory=list,
+                                           description="Account health warnings at the time of the change.")

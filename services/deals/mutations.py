@@ -1,0 +1,109 @@
+"""Deals' mutations: input -> domain -> store (with its events and audit records, in one write).
+Errors reach the payload through `payload_errors`."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from services.common.audit import diff
+from services.common.authz import ADMIN, PARTNER, SALES, allow
+from services.common.errors import DuplicateKeyError, ErrorCode, InputError
+from services.common.graphql import payload_errors
+from services.common.ids import new_id, now_iso
+from services.common.money import parse_money
+from services.common.values import clean_text, date_str
+from services.contacts.domain import partner_registration
+
+from . import domain, events
+from .inputs import (
+    CreateDealInput,
+    CreateProductInput,
+    DealPayload,
+    MoveDealStageInput,
+    ProductPayload,
+    UpdateProductInput,
+)
+from .types import Deal, Product
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Open a deal. The payload's warnings tell staff about the client's unresolved "
+                                     "problems. Partners register deals for companies they registered.",
+                         extensions=allow(ADMIN, SALES, PARTNER, scoped={SALES, PARTNER}))
+    @payload_errors(DealPayload)
+    async def create_deal(self, info: Info, input: CreateDealInput) -> DealPayload | None:
+        c = info.context
+        p = c.principal
+        title = clean_text(input.title, "title", required=True)
+        amount_minor, currency = parse_money(input.amount, input.currency, "amount")
+        company_id = str(input.company_id)
+        company = await c.referenced("ref_companies", company_id, "company", "companyId")
+        contact_id = str(input.contact_id) if input.contact_id else None
+        if contact_id:
+            ref = await c.referenced("ref_contacts", contact_id, "contact", "contactId")
+            if ref.get("company_id") != company_id:
+                raise InputError(ErrorCode.INVALID, "the contact does not work at this company", ["input", "contactId"])
+        pid = str(input.pipeline_id or domain.DEFAULT_PIPELINE)
+        pipeline = await c.referenced("pipelines", pid, "pipeline", "pipelineId")
+        stage = domain.starting_stage(pipeline, str(input.stage_id) if input.stage_id else None)
+        owner = clean_text(input.owner, "owner")
+        partner_id = None
+        if p.role == PARTNER:
+            # the partner's own company, unscoped: its owner is the partner's manager at the vendor
+            partner = await c.store.get("ref_companies", p.company) if p.company else None
+            reg = partner_registration(p.company, p.sub, requested_owner=owner, account_owner=company.get("owner"),
+                                       partner_manager=(partner or {}).get("owner"))
+            partner_id, owner = reg["partner_id"], reg["owner"]
+        body = {"id": new_id(), "title": title, "company_id": company_id, "contact_id": contact_id,
+                "amount_minor": amount_minor, "currency": currency, "pipeline_id": pid, "stage_id": stage["id"],
+                "status": domain.DealStatus.OPEN.value, "owner": owner or p.sub, "partner_id": partner_id,
+                "expected_close_date": date_str(input.expected_close_date)}
+        doc = await c.store.insert("deals", body, events=[
+            events.deal_created(body, stage), c.audit("created", "Deal", body["id"], diff(None, body))])
+        # account health is staff knowledge: a partner must not learn about the client's tickets
+        warnings = list(domain.account_health(await c.get("account_health", company_id)).warnings) if p.is_staff else []
+        return DealPayload(deal=Deal.from_doc(doc), warnings=warnings)
+
+    @strawberry.mutation(description="Move a deal to another stage; a won/lost stage closes the deal.",
+                         extensions=allow(ADMIN, SALES, scoped={SALES}))
+    @payload_errors(DealPayload)
+    async def move_deal_stage(self, info: Info, input: MoveDealStageInput) -> DealPayload | None:
+        c = info.context
+        current = await c.referenced("deals", input.id, "deal", "id", code=ErrorCode.NOT_FOUND)
+        stage = domain.target_stage(await c.get("pipelines", current["pipeline_id"]), str(input.stage_id))
+        reason = clean_text(input.lost_reason, "lostReason", max_len=500)
+
+        def change(d: dict) -> dict:
+            return domain.move_to_stage(d, stage, lost_reason=reason, now=now_iso())
+
+        def moved(old: dict, new: dict) -> list:
+            return [*events.deal_moved(old, new, stage), c.audit("updated", "Deal", new["id"], diff(old, new))]
+
+        doc = await c.store.mutate("deals", str(input.id), c.guarded("deals", change),
+                                   expected_version=input.expected_version, events=moved)
+        return DealPayload(deal=Deal.from_doc(doc))
+
+    @strawberry.mutation(description="Add a product or service to the catalogue.", extensions=allow(ADMIN, SALES))
+    @payload_errors(ProductPayload)
+    async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload | None:
+        c = info.context
+        body = {"id": new_id(), "active": True, **domain.product_fields(input, creating=True)}
+        body["sku_key"] = body["sku"]
+        try:
+            doc = await c.store.insert("products", body,
+                                       events=[c.audit("created", "Product", body["id"], diff(None, body))])
+        except DuplicateKeyError:
+            raise InputError(ErrorCode.DUPLICATE, f"SKU {input.sku} exists already", ["input", "sku"]) from None
+        return ProductPayload(product=Product.from_doc(doc))
+
+    @strawberry.mutation(description="Change a product, its price, or retire it (`active: false`).",
+                         extensions=allow(ADMIN, SALES))
+    @payload_errors(ProductPayload)
+    async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload | None:
+        c = info.context
+        changes = domain.product_fields(input, creating=False)
+        doc = await c.store.mutate("products", str(input.id), c.guarded("products", lambda d: {**d, **changes}),
+                                   expected_version=input.expected_version,
+                                   events=lambda old, new: [c.audit("updated", "Product", new["id"], diff(old, new))])
+        return ProductPayload(product=Product.from_doc(doc))

@@ -1,0 +1,55 @@
+"""Deals' root queries: filter -> store -> types."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from services.common.authz import ADMIN, PARTNER, SALES, allow
+from services.common.graphql import Connection, PublicError, paginate
+from services.common.values import all_of
+
+from . import domain
+from .inputs import DealFilter
+from .policy import DEAL_READERS
+from .types import DEAL_SORT, Deal, Forecast, Pipeline, Product
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    async def pipelines(self, info: Info) -> list[Pipeline] | None:
+        c = info.context
+        docs = await c.store.find_all("pipelines", c.scope("pipelines"), sort=[("name", 1)])
+        return [Pipeline.from_doc(d) for d in docs]
+
+    @strawberry.field(description="The catalogue: products and services with their list prices.",
+                      extensions=allow(DEAL_READERS, scoped={PARTNER}))
+    async def products(self, info: Info, first: int | None = None, after: str | None = None,
+                       active_only: bool = True) -> Connection[Product] | None:
+        c = info.context
+        return await paginate(c.store, "products", c.scoped("products", {"active": True} if active_only else {}),
+                              [("sku", 1)], first, after, Product.from_doc)
+
+    @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
+    async def deal(self, info: Info, id: strawberry.ID) -> Deal | None:
+        return await info.context.one("deals", id, Deal.from_doc)
+
+    @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
+    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
+                    filter: DealFilter | None = None) -> Connection[Deal] | None:
+        c = info.context
+        flt = all_of(*filter.clauses()) if filter else {}
+        return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
+
+    @strawberry.field(description="Open deals of one pipeline by stage: amount and probability-weighted amount.",
+                      extensions=allow(ADMIN, SALES, scoped={SALES}))
+    async def forecast(self, info: Info, currency: str, pipeline_id: strawberry.ID | None = None) -> Forecast | None:
+        c = info.context
+        pid = str(pipeline_id or domain.DEFAULT_PIPELINE)
+        pipeline = await c.get("pipelines", pid)
+        if pipeline is None:
+            raise PublicError(f"pipeline {pid} does not exist")
+        cur = currency.strip().upper()
+        flt = all_of({"status": domain.DealStatus.OPEN.value}, {"currency": cur}, {"pipeline_id": pid})
+        rows = await c.store.group("deals", ["stage_id"], sums=["amount_minor"], flt=c.scoped("deals", flt))
+        return Forecast.from_forecast(domain.forecast(pipeline["stages"], rows), cur)

@@ -1,0 +1,215 @@
+"""Deals' GraphQL object types and enums, and its extensions of contacts' entities (Company,
+Contact). Conversions from stored documents and from the plain values of `domain`."""
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry.types import Info
+
+from services.common.authz import PARTNER, SALES, STAFF, allow
+from services.common.graphql import Connection, Money, paginate
+from services.common.values import all_of, parse_date, parse_ts
+
+from . import domain
+from .policy import DEAL_READERS
+
+DealStatus = strawberry.enum(domain.DealStatus)
+StageKind = strawberry.enum(domain.StageKind)
+HealthLevel = strawberry.enum(domain.HealthLevel,
+                              description="How worried a salesperson should be before making a new offer.")
+
+DEAL_SORT = [("created_at", -1)]
+
+
+@strawberry.type
+class Stage:
+    id: strawberry.ID
+    name: str
+    probability: int = strawberry.field(description="Win probability in percent.")
+    kind: StageKind
+    position: int
+
+    @staticmethod
+    def from_doc(s: dict, position: int) -> Stage:
+        return Stage(id=s["id"], name=s["name"], probability=s["probability"], kind=StageKind(s["kind"]),
+                     position=position)
+
+
+@strawberry.type
+class Pipeline:
+    id: strawberry.ID
+    name: str
+    stages: list[Stage]
+
+    @staticmethod
+    def from_doc(d: dict) -> Pipeline:
+        return Pipeline(id=d["id"], name=d["name"], stages=[Stage.from_doc(s, i) for i, s in enumerate(d["stages"])])
+
+
+@strawberry.federation.type(keys=["id"])
+class Deal:
+    id: strawberry.ID
+    title: str
+    status: DealStatus
+    owner: str | None
+    expected_close_date: dt.date | None
+    won_at: dt.datetime | None
+    lost_reason: str | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    company_id: strawberry.ID
+    contact_id: strawberry.ID | None
+    pipeline_id: strawberry.ID
+    stage_id: strawberry.ID
+    partner_id: strawberry.ID | None = strawberry.field(description="The partner that registered the deal, if any.")
+    amount_minor: strawberry.Private[int | None]
+    currency: strawberry.Private[str | None]
+
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    def amount(self) -> Money | None:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @strawberry.field(description="Amount × stage probability.", extensions=allow(DEAL_READERS))
+    async def weighted_amount(self, info: Info) -> Money | None:
+        pipeline = await info.context.get("pipelines", str(self.pipeline_id))
+        stage = domain.find_stage(pipeline, str(self.stage_id))
+        return Money.from_minor(domain.weighted_amount(self.amount_minor, stage), self.currency)
+
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    async def stage(self, info: Info) -> Stage | None:
+        pipeline = await info.context.one("pipelines", self.pipeline_id, Pipeline.from_doc)
+        return next((s for s in pipeline.stages if s.id == self.stage_id), None) if pipeline else None
+
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    async def pipeline(self, info: Info) -> Pipeline | None:
+        return await info.context.one("pipelines", self.pipeline_id, Pipeline.from_doc)
+
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    def company(self) -> Company | None:
+        return Company(id=self.company_id)
+
+    @strawberry.field(extensions=allow(DEAL_READERS))
+    def contact(self) -> Contact | None:
+        return Contact(id=self.contact_id) if self.contact_id else None
+
+    @staticmethod
+    def from_doc(d: dict) -> Deal:
+        return Deal(
+            id=d["id"], title=d["title"], status=DealStatus(d["status"]), owner=d.get("owner"),
+            expected_close_date=parse_date(d.get("expected_close_date")),
+            won_at=parse_ts(d.get("won_at")), lost_reason=d.get("lost_reason"), version=d["version"],
+            created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
+            company_id=d["company_id"], contact_id=d.get("contact_id"), pipeline_id=d["pipeline_id"],
+            stage_id=d["stage_id"], partner_id=d.get("partner_id"), amount_minor=d.get("amount_minor"),
+            currency=d.get("currency"),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Deal | None:
+        return await info.context.one("deals", id, cls.from_doc)
+
+
+@strawberry.type(description="Unresolved problems of a client, from support's tickets.")
+class AccountHealth:
+    level: HealthLevel
+    open_tickets: int
+    open_critical_tickets: int
+    warnings: list[str] = strawberry.field(description="Human-readable, e.g. \"2 open critical tickets\".")
+
+    @staticmethod
+    def from_health(h: domain.Health) -> AccountHealth:
+        return AccountHealth(level=h.level, open_tickets=h.open_tickets, open_critical_tickets=h.open_critical_tickets,
+                             warnings=list(h.warnings))
+
+
+async def _deals_of(info: Info, key: str, id: strawberry.ID, status: DealStatus | None,
+                    first: int | None, after: str | None) -> Connection[Deal]:
+    c = info.context
+    flt = all_of({key: str(id)}, {"status": status.value} if status else None)
+    return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
+
+
+@strawberry.federation.type(keys=["id"])
+class Company:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Company:
+        return cls(id=id)
+
+    @strawberry.field(description="Deals with this company, newest first.",
+                      extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
+    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
+                    status: DealStatus | None = None) -> Connection[Deal] | None:
+        return await _deals_of(info, "company_id", self.id, status, first, after)
+
+    @strawberry.field(description="Open tickets and what they mean for a new offer.", extensions=allow(STAFF))
+    async def health(self, info: Info) -> AccountHealth | None:
+        doc = await info.context.get("account_health", str(self.id))
+        return AccountHealth.from_health(domain.account_health(doc))
+
+
+@strawberry.federation.type(keys=["id"])
+class Contact:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Contact:
+        return cls(id=id)
+
+    @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
+    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
+                    status: DealStatus | None = None) -> Connection[Deal] | None:
+        return await _deals_of(info, "contact_id", self.id, status, first, after)
+
+
+@strawberry.type
+class ForecastLine:
+    stage: Stage
+    deal_count: int
+    amount: Money
+    weighted_amount: Money
+
+
+@strawberry.type
+class Forecast:
+    currency: str
+    lines: list[ForecastLine]
+    total: Money
+    weighted_total: Money
+
+    @staticmethod
+    def from_forecast(f: domain.Forecast, currency: str) -> Forecast:
+        return Forecast(
+            currency=currency,
+            lines=[ForecastLine(stage=Stage.from_doc(line.stage, line.position), deal_count=line.deal_count,
+                                amount=Money.from_minor(line.amount_minor, currency),
+                                weighted_amount=Money.from_minor(line.weighted_minor, currency))
+                   for line in f.lines],
+            total=Money.from_minor(f.total_minor, currency),
+            weighted_total=Money.from_minor(f.weighted_minor, currency))
+
+
+@strawberry.type(description="A product or service of the catalogue, with its list price.")
+class Product:
+    id: strawberry.ID
+    sku: str
+    name: str
+    description: str | None
+    unit: str | None = strawberry.field(description="e.g. \"m²\", \"hour\", \"project\".")
+    active: bool
+    version: int
+    price_minor: strawberry.Private[int | None]
+    currency: strawberry.Private[str | None]
+
+    @strawberry.field(description="List price per unit.", extensions=allow(DEAL_READERS))
+    def list_price(self) -> Money | None:
+        return Money.from_minor(self.price_minor, self.currency)
+
+    @staticmethod
+    def from_doc(d: dict) -> Product:
+        return Product(id=d["id"], sku=d["sku"], name=d["name"], description=d.get("description"), unit=d.get("unit"),
+                       active=d["active"], version=d["version"], price_minor=d.get("price_minor"),
+                       currency=d.get("currency"))
