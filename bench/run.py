@@ -8,6 +8,7 @@
 The CRM runs in a child process (`python -m devtools run`, the four services in one
 process plus the gateway process, gateway request deduplication off); the load comes from this
 process with a fixed number of concurrent clients."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,17 +23,17 @@ from pathlib import Path
 
 import httpx
 
-from services.common import auth
-from services.common.settings import Settings
 from devtools.demo import QUERY_360
 from devtools.stack import free_port
+from services.common import auth
+from services.common.settings import Settings
 
 NAMES = ["contacts", "deals", "marketing", "support"]
 
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 async def load(url: str, body: dict, seconds: float, concurrency: int, headers: dict) -> dict:
@@ -57,8 +58,13 @@ async def load(url: str, body: dict, seconds: float, concurrency: int, headers: 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - t0
-    return {"rps": len(lat) / elapsed, "p50": pct(lat, 50) * 1000, "p99": pct(lat, 99) * 1000,
-            "n": len(lat), "errors": errors}
+    return {
+        "rps": len(lat) / elapsed,
+        "p50": pct(lat, 50) * 1000,
+        "p99": pct(lat, 99) * 1000,
+        "n": len(lat),
+        "errors": errors,
+    }
 
 
 def subgraph_queries(company_id: str, contact_ids: list[str]) -> dict[str, dict]:
@@ -66,34 +72,51 @@ def subgraph_queries(company_id: str, contact_ids: list[str]) -> dict[str, dict]
     reps_company = [{"__typename": "Company", "id": company_id}]
     reps_contacts = [{"__typename": "Contact", "id": c} for c in contact_ids]
     return {
-        "contacts": {"query": """{ companies(first: 1, filter: {name: "Nordhaven Architects"}) { edges { node {
+        "contacts": {
+            "query": """{ companies(first: 1, filter: {name: "Nordhaven Architects"}) { edges { node {
             id name kind contacts(first: 10) { edges { node { id name email lifecycle } } }
-            timeline(first: 20) { edges { node { occurredAt kind source title } } } } } } }"""},
-        "deals": {"query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Company {
+            timeline(first: 20) { edges { node { occurredAt kind source title } } } } } } }"""
+        },
+        "deals": {
+            "query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Company {
             health { level warnings openCriticalTickets }
             deals(first: 10) { edges { node { title status amount { amount currency } stage { name probability } } } } } } }""",
-                  "variables": {"r": reps_company}},
-        "support": {"query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Company {
+            "variables": {"r": reps_company},
+        },
+        "support": {
+            "query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Company {
             openTicketCount tickets(first: 10) { edges { node { subject priority status } } } } } }""",
-                    "variables": {"r": reps_company}},
-        "marketing": {"query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Contact {
+            "variables": {"r": reps_company},
+        },
+        "marketing": {
+            "query": """query($r: [_Any!]!) { _entities(representations: $r) { ... on Contact {
             campaigns(first: 5) { edges { node { status campaign { name channel roi revenue { amount currency } } } } } } } }""",
-                      "variables": {"r": reps_contacts}},
+            "variables": {"r": reps_contacts},
+        },
     }
 
 
 async def propagation(gw: str, deals_url: str, company_id: str, samples: int, headers: dict) -> dict:
     lat = []
-    q_health = {"query": 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Company { health { openTickets } } } }',
-                "variables": {"r": [{"__typename": "Company", "id": company_id}]}}
+    q_health = {
+        "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Company { health { openTickets } } } }",
+        "variables": {"r": [{"__typename": "Company", "id": company_id}]},
+    }
     async with httpx.AsyncClient(timeout=30, headers=headers) as c:
+
         async def open_count():
             r = await c.post(deals_url, json=q_health)
             return r.json()["data"]["_entities"][0]["health"]["openTickets"]
+
         for i in range(samples):
             before = await open_count()
-            r = await c.post(gw, json={"query": 'mutation($i: OpenTicketInput!) { openTicket(input: $i) { ticket { id } errors { code } } }',
-                                       "variables": {"i": {"companyId": company_id, "subject": f"bench {i}", "priority": "LOW"}}})
+            r = await c.post(
+                gw,
+                json={
+                    "query": "mutation($i: OpenTicketInput!) { openTicket(input: $i) { ticket { id } errors { code } } }",
+                    "variables": {"i": {"companyId": company_id, "subject": f"bench {i}", "priority": "LOW"}},
+                },
+            )
             assert r.json()["data"]["openTicket"]["ticket"], r.text
             t0 = time.perf_counter()
             while await open_count() == before:
@@ -123,13 +146,20 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
     data = tempfile.mkdtemp(prefix="turnkey-bench-")
     ports = {n: free_port() for n in NAMES}
     gport = free_port()
-    env = {**os.environ, "TURNKEY_DATA_DIR": data, "TURNKEY_GATEWAY_PORT": str(gport), "TURNKEY_GATEWAY_DEDUP": "false",
-           "TURNKEY_RATE_LIMIT": "0",
-           "LOG_LEVEL": "WARNING", **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()}}
+    env = {
+        **os.environ,
+        "TURNKEY_DATA_DIR": data,
+        "TURNKEY_GATEWAY_PORT": str(gport),
+        "TURNKEY_GATEWAY_DEDUP": "false",
+        "TURNKEY_RATE_LIMIT": "0",
+        "LOG_LEVEL": "WARNING",
+        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
+    }
     if os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
-    proc = subprocess.Popen([sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         seen = []
         for line in proc.stdout:
@@ -142,30 +172,52 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
         settings = dataclasses.replace(Settings.from_env("contacts"), data_dir=Path(data))
         headers = {"authorization": "Bearer " + auth.mint(settings, role="admin", sub="bench")}
         async with httpx.AsyncClient(headers=headers) as c:
-            d = (await c.post(gw, json={"query": '{ companies(first: 1, filter: {name: "Nordhaven Architects"}) { edges { node { id contacts { edges { node { id } } } } } } }'})).json()
+            d = (
+                await c.post(
+                    gw,
+                    json={
+                        "query": '{ companies(first: 1, filter: {name: "Nordhaven Architects"}) { edges { node { id contacts { edges { node { id } } } } } } }'
+                    },
+                )
+            ).json()
         node = d["data"]["companies"]["edges"][0]["node"]
         company_id, contacts = node["id"], [e["node"]["id"] for e in node["contacts"]["edges"]]
         bus = "RabbitMQ" if os.environ.get("AMQP_URL") else "in-process bus"
         store = "MongoDB" if os.environ.get("MONGODB_URL") else "SQLite"
-        print(f"Turnkey CRM bench: {store}, {bus}, {concurrency} concurrent clients, {seconds:.0f}s per target, "
-              f"{os.cpu_count()} CPUs\n")
+        print(
+            f"Turnkey CRM bench: {store}, {bus}, {concurrency} concurrent clients, {seconds:.0f}s per target, "
+            f"{os.cpu_count()} CPUs\n"
+        )
         subs = {}
         for name, body in subgraph_queries(company_id, contacts).items():
             subs[name] = await load(f"http://127.0.0.1:{ports[name]}/graphql", body, seconds / 2, concurrency, headers)
         slowest = min(subs, key=lambda n: subs[n]["rps"])
         g = await load(gw, {"query": QUERY_360}, seconds, concurrency, headers)
-        s = await load(f"http://127.0.0.1:{ports[slowest]}/graphql", subgraph_queries(company_id, contacts)[slowest],
-                       seconds, concurrency, headers)
+        s = await load(
+            f"http://127.0.0.1:{ports[slowest]}/graphql",
+            subgraph_queries(company_id, contacts)[slowest],
+            seconds,
+            concurrency,
+            headers,
+        )
         print(f"{'target':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         for name, r in subs.items():
-            print(f"{'  subgraph ' + name + ' (its share)':<34}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8}")
+            print(
+                f"{'  subgraph ' + name + ' (its share)':<34}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8}"
+            )
         print(f"{'360° query via gateway':<34}{g['rps']:>9.0f}{g['p50']:>9.1f}{g['p99']:>9.1f}{g['errors']:>8}")
-        print(f"{'slowest subgraph direct: ' + slowest:<34}{s['rps']:>9.0f}{s['p50']:>9.1f}{s['p99']:>9.1f}{s['errors']:>8}")
-        print(f"\ngateway / slowest subgraph: throughput {g['rps'] / s['rps']:.2f}x, "
-              f"p50 {g['p50'] / s['p50']:.2f}x, p99 {g['p99'] / s['p99']:.2f}x")
+        print(
+            f"{'slowest subgraph direct: ' + slowest:<34}{s['rps']:>9.0f}{s['p50']:>9.1f}{s['p99']:>9.1f}{s['errors']:>8}"
+        )
+        print(
+            f"\ngateway / slowest subgraph: throughput {g['rps'] / s['rps']:.2f}x, "
+            f"p50 {g['p50'] / s['p50']:.2f}x, p99 {g['p99'] / s['p99']:.2f}x"
+        )
         p = await propagation(gw, f"http://127.0.0.1:{ports['deals']}/graphql", company_id, samples, headers)
-        print(f"\nevent propagation support.ticket.opened -> deals health applied ({bus}, n={p['n']}): "
-              f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms")
+        print(
+            f"\nevent propagation support.ticket.opened -> deals health applied ({bus}, n={p['n']}): "
+            f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms"
+        )
         full, cached = await verify_cost(settings, headers["authorization"])
         print(f"\ntoken verification in a subgraph (ES256, local key): {full:.0f} µs, cached {cached:.1f} µs")
     finally:

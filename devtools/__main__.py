@@ -1,9 +1,10 @@
 """`python -m devtools <command>`:
 
-    run                       the whole CRM on embedded defaults (make run)
-    sdl DIR                   write each subgraph's SDL to DIR (make supergraph)
-    token --role R --sub S …  mint a token with the local key (make token)
-    rolematrix                print the role tables of docs/security.md"""
+run                       the whole CRM on embedded defaults (make run)
+sdl DIR                   write each subgraph's SDL to DIR (make supergraph)
+token --role R --sub S …  mint a token with the local key (make token)
+rolematrix                print the role tables of docs/security.md"""
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@
 docs/security.md holds these tables; tests/unit/test_role_matrix.py fails when the code and the
 document disagree, and tests/gateway/test_security.py runs every root field with every role through
 the real gateway and checks the answer against the document."""
+
 from __future__ import annotations
 
 from services.common.auth import ROLES
@@ -41,9 +42,8 @@ def parse_markdown(text: str) -> dict[str, dict[str, str]]:
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == len(ROLES) + 1 and cells[0].startswith("`") and cells[0].endswith("`"):
-            rows[cells[0].strip("`")] = dict(zip(ROLES, cells[1:]))
+            rows[cells[0].strip("`")] = dict(zip(ROLES, cells[1:], strict=True))
     return rows
-
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ loaded on the first run — until Ctrl-C.
 Configuration: TURNKEY_DATA_DIR (default .data), MONGODB_URL, AMQP_URL, TURNKEY_GATEWAY_PORT
 (default 4000), CONTACTS_PORT/DEALS_PORT/MARKETING_PORT/SUPPORT_PORT, TURNKEY_DEMO=0 to skip demo
 data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,15 @@ import signal
 import time
 from pathlib import Path
 
-from services.common.logging import setup_logging
-from services.common.settings import Settings
 from devtools.demo import QUERY_360, seed
 from devtools.stack import SERVICE_CLASSES, Stack, write_sdl
+from services.common.logging import setup_logging
+from services.common.settings import Settings
+
+CURL_QUERY = (
+    '{"query": "{ companies(first: 1, filter: {name: \\"Nordhaven Architects\\"}) '
+    '{ edges { node { name health { level warnings } } } } }"}'
+)
 
 
 async def main() -> int:
@@ -43,36 +49,41 @@ async def main() -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await stack.start()
-        if os.environ.get("TURNKEY_DEMO", "1") != "0" and await stack.services["contacts"].store.count("companies") == 0:
+        if (
+            os.environ.get("TURNKEY_DEMO", "1") != "0"
+            and await stack.services["contacts"].store.count("companies") == 0
+        ):
             print("loading demo data ...", flush=True)
             await seed(stack.gateway_url, stack.settle, stack.mint)
         token = stack.mint("admin", os.environ.get("USER") or "admin", ttl="12h")
         store = "MongoDB " + stack.mongodb_url if stack.mongodb_url else f"SQLite files in {stack.data_dir}/"
         bus = "RabbitMQ" if stack.amqp_url else "in-process bus"
-        print(f"""
+        print(
+            f"""
 Turnkey CRM is running ({store}; {bus}; ready in {time.monotonic() - t0:.1f}s).
 
   Gateway (GraphiQL in a browser):  {stack.gateway_url}
-  Subgraphs: {', '.join(f'{n} {stack.service_url(n)}' for n in SERVICE_CLASSES)}
+  Subgraphs: {", ".join(f"{n} {stack.service_url(n)}" for n in SERVICE_CLASSES)}
 
 Try the 360° view of a client:
 
   export TOKEN={token}
 
   curl -s {stack.gateway_url} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
-    -d '{{"query": "{{ companies(first: 1, filter: {{name: \\"Nordhaven Architects\\"}}) {{ edges {{ node {{ name health {{ level warnings }} }} }} }} }}"}}'
+    -d '{CURL_QUERY}'
 
 or paste this into GraphiQL (add the header {{"Authorization": "Bearer <the token>"}}):
 
 {QUERY_360}
 Other roles: python -m devtools token --role partner --sub tom@kestrel --company <partner company id>
-(roles: admin sales marketing support partner customer; see docs/security.md). Ctrl-C stops everything.""", flush=True)
+(roles: admin sales marketing support partner customer; see docs/security.md). Ctrl-C stops everything.""",
+            flush=True,
+        )
         await stop.wait()
     finally:
         print("stopping ...", flush=True)
         await stack.stop()
     return 0
-
 
 
 def serve() -> int:

@@ -4,6 +4,7 @@ sharing one event bus) and the Hive Gateway as a child process. Used by `make ru
 
 With AMQP_URL the services talk over RabbitMQ exactly as separately deployed services do; without
 it they share the in-process bus, which is why `make run` keeps them in one process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,7 +36,10 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_DIR = ROOT / "gateway"
 SERVICE_CLASSES: dict[str, type[Service]] = {
-    "contacts": ContactsService, "deals": DealsService, "marketing": MarketingService, "support": SupportService,
+    "contacts": ContactsService,
+    "deals": DealsService,
+    "marketing": MarketingService,
+    "support": SupportService,
 }
 
 
@@ -68,10 +72,22 @@ def compose(out: Path, urls: dict[str, str] | None = None, sdl_dir: Path | None 
 
 
 class Stack:
-    def __init__(self, *, data_dir: Path, ports: dict[str, int] | None = None, gateway_port: int = 4000,
-                 host: str = "127.0.0.1", mongodb_url: str | None = None, amqp_url: str | None = None,
-                 exchange: str = "turnkey", db_prefix: str = "turnkey", env: str = "development",
-                 relay_interval: float = 0.2, supergraph: Path | None = None, gateway_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        ports: dict[str, int] | None = None,
+        gateway_port: int = 4000,
+        host: str = "127.0.0.1",
+        mongodb_url: str | None = None,
+        amqp_url: str | None = None,
+        exchange: str = "turnkey",
+        db_prefix: str = "turnkey",
+        env: str = "development",
+        relay_interval: float = 0.2,
+        supergraph: Path | None = None,
+        gateway_env: dict | None = None,
+    ):
         self.data_dir, self.host = Path(data_dir), host
         self.ports = dict(ports or DEFAULT_PORTS)
         self.gateway_port = gateway_port
@@ -95,21 +111,45 @@ class Stack:
     def settings(self, name: str) -> Settings:
         base = Settings.from_env(name)
         return dataclasses.replace(
-            base, host=self.host, port=self.ports[name], data_dir=self.data_dir, mongodb_url=self.mongodb_url,
-            amqp_url=self.amqp_url, exchange=self.exchange, db_prefix=self.db_prefix, env=self.env,
-            relay_interval=self.relay_interval)
+            base,
+            host=self.host,
+            port=self.ports[name],
+            data_dir=self.data_dir,
+            mongodb_url=self.mongodb_url,
+            amqp_url=self.amqp_url,
+            exchange=self.exchange,
+            db_prefix=self.db_prefix,
+            env=self.env,
+            relay_interval=self.relay_interval,
+        )
 
-    def mint(self, role: str, sub: str | None = None, *, company: str | None = None, contact: str | None = None,
-             ttl: str = "8h") -> str:
+    def mint(
+        self,
+        role: str,
+        sub: str | None = None,
+        *,
+        company: str | None = None,
+        contact: str | None = None,
+        ttl: str = "8h",
+    ) -> str:
         """A token signed with this installation's local key (embedded default)."""
-        return auth.mint(self.settings("contacts"), role=role, sub=sub or f"{role}.{company or 'staff'}",
-                         company=company, contact=contact, ttl=auth.parse_ttl(ttl))
+        return auth.mint(
+            self.settings("contacts"),
+            role=role,
+            sub=sub or f"{role}.{company or 'staff'}",
+            company=company,
+            contact=contact,
+            ttl=auth.parse_ttl(ttl),
+        )
 
     def gateway_auth_env(self) -> dict[str, str]:
         """What the gateway needs to verify the same tokens as the services."""
         s = self.settings("contacts")
-        env = {"TURNKEY_JWT_ISSUER": s.jwt_issuer, "TURNKEY_JWT_AUDIENCE": s.jwt_audience,
-               "TURNKEY_JWT_CLAIM_NAMESPACE": s.jwt_claim_namespace}
+        env = {
+            "TURNKEY_JWT_ISSUER": s.jwt_issuer,
+            "TURNKEY_JWT_AUDIENCE": s.jwt_audience,
+            "TURNKEY_JWT_CLAIM_NAMESPACE": s.jwt_claim_namespace,
+        }
         if s.jwks_url:
             env["TURNKEY_JWKS_URL"] = s.jwks_url
         else:
@@ -132,8 +172,11 @@ class Stack:
     async def start_service(self, name: str) -> None:
         svc = SERVICE_CLASSES[name](self.settings(name), bus=self.bus)
         self.services[name] = svc
-        server = _Server(uvicorn.Config(svc.app, host=self.host, port=self.ports[name], lifespan="on",
-                                        log_level="warning", access_log=False))
+        server = _Server(
+            uvicorn.Config(
+                svc.app, host=self.host, port=self.ports[name], lifespan="on", log_level="warning", access_log=False
+            )
+        )
         task = asyncio.create_task(server.serve(), name=f"serve-{name}")
         deadline = time.monotonic() + 30
         while not server.started:
@@ -179,10 +222,15 @@ class Stack:
         if env["LOG_LEVEL"] not in ("trace", "debug", "info", "warn", "error"):
             env["LOG_LEVEL"] = "warn"
         log_path = self.data_dir / f"gateway-{port}.log"
-        log_file = open(log_path, "ab")
+        log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child; closed by kill_gateway
         proc = subprocess.Popen(
             [str(binary), "supergraph", str(supergraph), "--host", self.host, "--port", str(port)],
-            cwd=GATEWAY_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=GATEWAY_DIR,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         url = f"http://{self.host}:{port}/graphql"
         token = self.mint("admin", "stack.readiness", ttl="5m")
@@ -192,8 +240,9 @@ class Stack:
                     log_file.close()
                     raise RuntimeError(f"gateway exited with {proc.returncode}; see {log_path}")
                 try:
-                    r = await client.post(url, json={"query": "{ __typename }"},
-                                          headers={"authorization": f"Bearer {token}"})
+                    r = await client.post(
+                        url, json={"query": "{ __typename }"}, headers={"authorization": f"Bearer {token}"}
+                    )
                     if r.status_code == 200:
                         return proc, log_file
                 except httpx.HTTPError:

@@ -8,6 +8,7 @@ tokens come from your OIDC provider and this command is not used).
 Reads TURNKEY_DATA_DIR (default .data) for the key, which is created on first use, and
 TURNKEY_JWT_ISSUER / TURNKEY_JWT_AUDIENCE / TURNKEY_JWT_CLAIM_NAMESPACE like the services.
 Prints the token on stdout."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,18 @@ def main(argv: list[str] | None = None) -> int:
         print("TURNKEY_JWKS_URL is set: tokens come from your OIDC provider, not from this command", file=sys.stderr)
         return 2
     try:
-        print(auth.mint(settings, role=args.role, sub=args.sub, company=args.company, contact=args.contact,
-                        name=args.name, ttl=auth.parse_ttl(args.ttl)))
+        print(
+            auth.mint(
+                settings,
+                role=args.role,
+                sub=args.sub,
+                company=args.company,
+                contact=args.contact,
+                name=args.name,
+                ttl=auth.parse_ttl(args.ttl),
+            )
+        )
     except (auth.AuthError, ValueError) as exc:
         print(f"cannot mint: {exc}", file=sys.stderr)
         return 2
     return 0
-

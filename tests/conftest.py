@@ -1,6 +1,7 @@
 """Shared fixtures. Server-backed legs read MONGODB_URL / AMQP_URL. Without them a leg skips
 with a reason, except under CI=true, where a missing server fails the test (nothing may pass by
 skipping in CI)."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The HTTP face of a service (Starlette): `/graphql` (the subgraph; GraphiQL in development),
 `/healthz` (process alive), `/readyz` (store and bus answer), `/metrics` (Prometheus text)."""
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,7 @@ class _GraphQLApp(GraphQL):
 
 
 def build_app(service: Service) -> Starlette:
-    gql = _GraphQLApp(service, service.graphql_schema,
-                      graphql_ide="graphiql" if service.settings.development else None)
+    gql = _GraphQLApp(service, service.graphql_schema, graphql_ide="graphiql" if service.settings.development else None)
 
     async def graphql_endpoint(request: Request):
         t0 = time.perf_counter()
@@ -46,8 +46,11 @@ def build_app(service: Service) -> Starlette:
                 request.scope[PRINCIPAL] = await service.verifier.verify(request.headers.get("authorization"))
             response = await gql.run(request)
         except AuthError as exc:
-            response = JSONResponse({"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
-                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            response = JSONResponse(
+                {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         except HTTPException as exc:
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         service.latency.observe(time.perf_counter() - t0)

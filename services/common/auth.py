@@ -8,6 +8,7 @@ ES256 with it and `python -m devtools token` mints them.
 Claims: `sub`, `exp`, `iss` (TURNKEY_JWT_ISSUER), `aud` (TURNKEY_JWT_AUDIENCE) and the custom
 claims `role`, `company`, `contact`, `name`, each behind the optional prefix
 TURNKEY_JWT_CLAIM_NAMESPACE. PyJWT does the cryptography and the standard-claim checks."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,14 @@ class Principal:
 
     def describe(self) -> dict:
         """What the audit log records about who did something."""
-        return {"sub": self.sub, "role": self.role, "company": self.company, "contact": self.contact,
-                "name": self.name, "token_id": self.token_id}
+        return {
+            "sub": self.sub,
+            "role": self.role,
+            "company": self.company,
+            "contact": self.contact,
+            "name": self.name,
+            "token_id": self.token_id,
+        }
 
 
 # ---- the local key pair (embedded default) ------------------------------------------------------
@@ -88,8 +95,9 @@ def ensure_local_keys(settings: Settings) -> Path:
     if not priv.exists():
         priv.parent.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         tmp = priv.with_name(f".{priv.name}.{uuid.uuid4().hex}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -123,8 +131,16 @@ def parse_ttl(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=int(text))
 
 
-def mint(settings: Settings, *, role: str, sub: str, company: str | None = None, contact: str | None = None,
-         name: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8)) -> str:
+def mint(
+    settings: Settings,
+    *,
+    role: str,
+    sub: str,
+    company: str | None = None,
+    contact: str | None = None,
+    name: str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=8),
+) -> str:
     """A token signed with the local key (embedded default and tests; production tokens come
     from the OIDC provider)."""
     check_claims(role, company, contact)
@@ -132,9 +148,17 @@ def mint(settings: Settings, *, role: str, sub: str, company: str | None = None,
         raise ValueError("sub must not be empty")
     ensure_local_keys(settings)
     key = serialization.load_pem_private_key(private_key_path(settings).read_bytes(), password=None)
-    now = dt.datetime.now(dt.timezone.utc)
-    claims = {"sub": sub, "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now, "nbf": now,
-              "exp": now + ttl, "jti": uuid.uuid4().hex, _claim(settings, "role"): role}
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": sub,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        _claim(settings, "role"): role,
+    }
     for k, v in (("company", company), ("contact", contact), ("name", name)):
         if v:
             claims[_claim(settings, k)] = v
@@ -169,8 +193,9 @@ class Verifier:
         if settings.jwks_url:
             # an unknown kid refetches the set at most once per cooldown (a flood of made-up kids
             # cannot turn into a flood of requests to the identity provider)
-            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5,
-                                         cooldown_duration=settings.jwks_cooldown)
+            self._jwks = jwt.PyJWKClient(
+                settings.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5, cooldown_duration=settings.jwks_cooldown
+            )
         else:
             pub = public_key_path(settings)
             if not pub.exists():
@@ -221,8 +246,15 @@ class Verifier:
         key = await self._key(token, header.get("kid"))
         s = self.settings
         try:
-            claims = jwt.decode(token, key, algorithms=self.algorithms, audience=s.jwt_audience, issuer=s.jwt_issuer,
-                                leeway=LEEWAY_SECONDS, options={"require": ["exp", "sub", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
         except jwt.PyJWTError as exc:
@@ -236,6 +268,14 @@ class Verifier:
         if not isinstance(sub, str) or not sub.strip():
             raise AuthError("the token has no subject")
         name = claims.get(_claim(s, "name"))
-        return (Principal(sub=sub, role=role, company=company, contact=contact,
-                          name=name if isinstance(name, str) else None, token_id=claims.get("jti")),
-                float(claims["exp"]))
+        return (
+            Principal(
+                sub=sub,
+                role=role,
+                company=company,
+                contact=contact,
+                name=name if isinstance(name, str) else None,
+                token_id=claims.get("jti"),
+            ),
+            float(claims["exp"]),
+        )

@@ -13,6 +13,7 @@ Two layers, both enforced in the subgraph that owns the data:
   `null`, NOT_FOUND or UNKNOWN_REFERENCE with the same message, and totals that never count it.
   Collections a service does not list for a role are out of scope entirely (default deny).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,9 +23,28 @@ from strawberry.extensions import FieldExtension
 
 from .auth import ADMIN, CUSTOMER, MARKETING, PARTNER, PORTAL, ROLES, SALES, STAFF, SUPPORT, Principal
 
-__all__ = ["ADMIN", "SALES", "MARKETING", "SUPPORT", "PARTNER", "CUSTOMER", "STAFF", "PORTAL", "ROLES",
-           "EVERYONE", "ALL_ROWS", "NO_ROWS", "Rule", "allow", "Forbidden", "matches", "narrow",
-           "check_rules", "rules_of", "field_rules"]
+__all__ = [
+    "ADMIN",
+    "ALL_ROWS",
+    "CUSTOMER",
+    "EVERYONE",
+    "MARKETING",
+    "NO_ROWS",
+    "PARTNER",
+    "PORTAL",
+    "ROLES",
+    "SALES",
+    "STAFF",
+    "SUPPORT",
+    "Forbidden",
+    "Rule",
+    "allow",
+    "check_rules",
+    "field_rules",
+    "matches",
+    "narrow",
+    "rules_of",
+]
 
 EVERYONE = frozenset(ROLES)
 ALL_ROWS: dict = {}
@@ -115,8 +135,9 @@ def check_rules(schema) -> None:
 
 def field_rules(schema) -> dict[str, Rule]:
     """`{"Query.deals": Rule, ...}` for every field that has a rule (docs and tests read it)."""
-    return {f"{name}.{fname}": rules[0] for name, fname, gfield in _object_fields(schema)
-            if (rules := rules_of(gfield))}
+    return {
+        f"{name}.{fname}": rules[0] for name, fname, gfield in _object_fields(schema) if (rules := rules_of(gfield))
+    }
 
 
 # ---- row scopes ---------------------------------------------------------------------------------
@@ -153,4 +174,3 @@ def matches(doc: dict | None, flt: dict) -> bool:
         elif doc.get(key) != cond:
             return False
     return True
-

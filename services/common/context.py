@@ -1,5 +1,6 @@
 """The request context every resolver gets: the principal, its row scopes (services/common/authz.py),
 per-request DataLoaders, scoped lookups and the audit record of a change."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,8 +65,9 @@ class Context:
         doc = await self.get(coll, str(id))
         return convert(doc) if doc else None
 
-    async def referenced(self, coll: str, id: Any, what: str, field: str,
-                         code: ErrorCode = ErrorCode.UNKNOWN_REFERENCE) -> dict:
+    async def referenced(
+        self, coll: str, id: Any, what: str, field: str, code: ErrorCode = ErrorCode.UNKNOWN_REFERENCE
+    ) -> dict:
         """The document a mutation's input names, if this principal may see it. A hidden record
         gets the very error of a missing one ("company X does not exist"), so the answer tells
         nothing about it."""
@@ -77,10 +79,12 @@ class Context:
     def guarded(self, coll: str, fn: Callable[[dict], dict | None]) -> Callable[[dict], dict | None]:
         """Wrap a `store.mutate` function: a record outside the principal's scope is treated as
         absent, checked inside the write on the very version being changed."""
+
         def apply(d: dict) -> dict | None:
             if not self.visible(coll, d):
                 raise NotFoundError(coll, d["id"])
             return fn(d)
+
         return apply
 
     def audit(self, action: str, entity: str, entity_id: str, changes: dict | None = None) -> Envelope:

@@ -2,6 +2,7 @@
 
 Routing key = type = `<service>.<entity>.<verb>`. Consumers ignore unknown fields, so producers
 may add fields without breaking anyone; a breaking change bumps `version`."""
+
 from __future__ import annotations
 
 import json
@@ -39,10 +40,10 @@ class Envelope:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Envelope":
+    def from_dict(cls, raw: dict[str, Any]) -> Envelope:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     @classmethod
-    def from_json(cls, body: bytes | str) -> "Envelope":
+    def from_json(cls, body: bytes | str) -> Envelope:
         return cls.from_dict(json.loads(body))

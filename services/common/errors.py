@@ -1,6 +1,7 @@
 """Typed errors of the shared kernel. Plain Python (no GraphQL import), so that domain rules can
 raise them and be unit-tested without a server; `services/common/graphql.py` turns them into
 the typed `UserError`s of mutation payloads in one place (`payload_errors`)."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -45,9 +46,7 @@ class ConflictError(StoreError):
     """Optimistic concurrency: the document changed since the caller read it."""
 
     def __init__(self, collection: str, id: str, expected: int, actual: int | None):
-        super().__init__(
-            f"{collection}/{id} is at version {actual}, the write expected version {expected}"
-        )
+        super().__init__(f"{collection}/{id} is at version {actual}, the write expected version {expected}")
         self.collection, self.id, self.expected, self.actual = collection, id, expected, actual
 
 

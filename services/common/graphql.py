@@ -4,6 +4,7 @@ over the Store's keyset pages, typed user errors in mutation payloads (one error
 
 Types that appear in several subgraphs (PageInfo, UserError, Money) are `@shareable` and defined
 once here so that their definitions cannot drift apart between subgraphs."""
+
 from __future__ import annotations
 
 import decimal
@@ -24,8 +25,22 @@ assert MAX_PAGE_SIZE <= MAX_PAGE
 
 ErrorCode = strawberry.enum(errors.ErrorCode, description="Why a mutation did not apply. Nothing was changed.")
 
-__all__ = ["Connection", "Edge", "ErrorCode", "InputError", "Money", "PageInfo", "PublicError", "UserError",
-           "maybe", "paginate", "page_size", "payload_errors", "to_connection", "user_errors"]
+__all__ = [
+    "Connection",
+    "Edge",
+    "ErrorCode",
+    "InputError",
+    "Money",
+    "PageInfo",
+    "PublicError",
+    "UserError",
+    "maybe",
+    "page_size",
+    "paginate",
+    "payload_errors",
+    "to_connection",
+    "user_errors",
+]
 
 
 @strawberry.federation.type(shareable=True, description="Relay page information.")
@@ -46,9 +61,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int | None = strawberry.field(
-        default=None, description="Number of matching records (all pages)."
-    )
+    total_count: int | None = strawberry.field(default=None, description="Number of matching records (all pages).")
 
 
 @strawberry.federation.type(shareable=True, description="A problem with the input of a mutation.")
@@ -56,13 +69,13 @@ class UserError:
     code: ErrorCode
     message: str
     field: list[str] | None = strawberry.field(
-        default=None, description="Path of the offending input field, e.g. [\"input\", \"amount\"]."
+        default=None, description='Path of the offending input field, e.g. ["input", "amount"].'
     )
 
 
 @strawberry.federation.type(shareable=True, description="An amount of money in one currency.")
 class Money:
-    amount: decimal.Decimal = strawberry.field(description="Decimal amount, e.g. \"125000.00\".")
+    amount: decimal.Decimal = strawberry.field(description='Decimal amount, e.g. "125000.00".')
     currency: str = strawberry.field(description="ISO 4217 code.")
 
     @staticmethod
@@ -77,13 +90,25 @@ def user_errors(exc: Exception) -> list[UserError]:
     if isinstance(exc, InputError):
         return [UserError(code=exc.code, message=exc.message, field=exc.field)]
     if isinstance(exc, ConflictError):
-        return [UserError(code=ErrorCode.CONFLICT, message=(
-            f"the record changed since you read it (now at version {exc.actual}); reload and retry"
-            if exc.actual is not None else "the record changed or was deleted since you read it"),
-            field=["input", "expectedVersion"])]
+        return [
+            UserError(
+                code=ErrorCode.CONFLICT,
+                message=(
+                    f"the record changed since you read it (now at version {exc.actual}); reload and retry"
+                    if exc.actual is not None
+                    else "the record changed or was deleted since you read it"
+                ),
+                field=["input", "expectedVersion"],
+            )
+        ]
     if isinstance(exc, NotFoundError):
-        return [UserError(code=ErrorCode.NOT_FOUND, message=f"{exc.collection.rstrip('s')} {exc.id} does not exist",
-                          field=["input", "id"])]
+        return [
+            UserError(
+                code=ErrorCode.NOT_FOUND,
+                message=f"{exc.collection.rstrip('s')} {exc.id} does not exist",
+                field=["input", "id"],
+            )
+        ]
     if isinstance(exc, DuplicateKeyError):
         return [UserError(code=ErrorCode.DUPLICATE, message=str(exc))]
     raise exc
@@ -97,6 +122,7 @@ def payload_errors(payload: type) -> Callable:
         @strawberry.mutation(extensions=allow(ADMIN))
         @payload_errors(DealPayload)
         async def create_deal(self, info, input: CreateDealInput) -> DealPayload | None: ..."""
+
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         async def resolver(*args: Any, **kwargs: Any) -> Any:
@@ -104,7 +130,9 @@ def payload_errors(payload: type) -> Callable:
                 return await fn(*args, **kwargs)
             except Exception as exc:
                 return payload(errors=user_errors(exc))
+
         return resolver
+
     return decorate
 
 
@@ -134,8 +162,17 @@ def to_connection(page: Page, convert: Callable[[dict[str, Any]], T], total: int
     )
 
 
-async def paginate(store, coll: str, flt: dict, sort, first: int | None, after: str | None,
-                   convert: Callable[[dict[str, Any]], T], *, with_total: bool = True) -> Connection[T]:
+async def paginate(
+    store,
+    coll: str,
+    flt: dict,
+    sort,
+    first: int | None,
+    after: str | None,
+    convert: Callable[[dict[str, Any]], T],
+    *,
+    with_total: bool = True,
+) -> Connection[T]:
     try:
         page = await store.find(coll, flt, sort=sort, first=page_size(first), after=after)
     except InvalidFilterError as exc:

@@ -1,4 +1,5 @@
 """One log format for every service: a line per record, key=value, UTC timestamps."""
+
 import logging
 import sys
 
@@ -9,9 +10,7 @@ def setup_logging(level: str = "INFO") -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    )
+    handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     root._turnkey_configured = True

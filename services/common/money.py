@@ -2,6 +2,7 @@
 currency, as CLDR publishes them through Babel (EUR 2, JPY 0, KWD 3...). Every conversion between
 a decimal amount and stored minor units goes through this module, so there is one rounding rule:
 an amount with more digits than its currency has is refused, never rounded."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -62,6 +63,5 @@ def parse_money(value: Decimal | None, currency: str | None, field: str) -> tupl
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked above
     if exponent < -places:
-        raise InputError(ErrorCode.INVALID, f"amount has more than {places} decimal places for {cur}",
-                         ["input", field])
+        raise InputError(ErrorCode.INVALID, f"amount has more than {places} decimal places for {cur}", ["input", field])
     return to_minor(value, cur), cur

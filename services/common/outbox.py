@@ -12,6 +12,7 @@ store. A handler that changes one document should pass `event_id=event.id` to `S
 `update` / `insert`: the id is recorded in the same write, so even a crash between applying and
 recording cannot apply an event twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,7 @@ class OutboxRelay:
             results = await asyncio.gather(
                 *(self.bus.publish(Envelope.from_dict(e)) for e in events), return_exceptions=True
             )
-            for ev, res in zip(events, results):
+            for ev, res in zip(events, results, strict=True):
                 if isinstance(res, BaseException):
                     self.last_error = repr(res)
                 else:
@@ -75,7 +76,7 @@ class OutboxRelay:
             self.store.outbox_signal.clear()
             try:
                 await asyncio.wait_for(self.store.outbox_signal.wait(), self.interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def start(self) -> None:

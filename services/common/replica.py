@@ -3,6 +3,7 @@ service never reads another service's database; it keeps what it needs from even
 
 An event carries a snapshot in `data` with `id` and `version`; the replica keeps the newest
 version it has seen, so duplicates and out-of-order deliveries change nothing."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

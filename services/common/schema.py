@@ -1,6 +1,7 @@
 """Building a subgraph schema: Federation v2.9, the field-rule check, error masking, and the
 hostile-query limits of a subgraph (the gateway has its own, tighter ones; these hold when a
 subgraph is reached directly with a valid token)."""
+
 from __future__ import annotations
 
 import logging
@@ -60,12 +61,16 @@ class _Schema(strawberry.federation.Schema):
         return None
 
 
-def build_schema(query, mutation=None, types: Sequence[type] = (), settings: Settings | None = None
-                 ) -> strawberry.federation.Schema:
+def build_schema(
+    query, mutation=None, types: Sequence[type] = (), settings: Settings | None = None
+) -> strawberry.federation.Schema:
     """A subgraph schema with its limits; refuses a schema where a field lacks a role rule."""
     s = settings or Settings(service="schema")
     schema = _Schema(
-        query=query, mutation=mutation, types=list(types), federation_version="2.9",
+        query=query,
+        mutation=mutation,
+        types=list(types),
+        federation_version="2.9",
         extensions=[
             mask_errors,
             lambda: QueryDepthLimiter(max_depth=s.max_depth),

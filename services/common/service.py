@@ -1,5 +1,6 @@
 """One runtime for every service: store + bus + outbox relay + event consumers, served over HTTP
 by `app.build_app`. A service subclasses `Service`, sets `name`, and builds its `schema()`."""
+
 from __future__ import annotations
 
 import logging
@@ -95,8 +96,12 @@ class Service:
         await self.setup()
         for sub in self.subscriptions():
             await subscribe_idempotent(
-                self.bus, self.store, self.queue_name(sub), sub.patterns,
-                self._counted(sub.handler), max_deliveries=self.settings.max_deliveries,
+                self.bus,
+                self.store,
+                self.queue_name(sub),
+                sub.patterns,
+                self._counted(sub.handler),
+                max_deliveries=self.settings.max_deliveries,
             )
         self.relay = OutboxRelay(self.store, self.bus, interval=self.settings.relay_interval)
         self.relay.start()
@@ -111,6 +116,7 @@ class Service:
         async def wrapped(event: Envelope) -> None:
             await handler(event)
             self.events_in.labels(event.type).inc()
+
         return wrapped
 
     async def readiness(self) -> dict[str, bool]:
@@ -157,5 +163,10 @@ def run(service_cls: type[Service]) -> None:
 
     service = service_cls()
     setup_logging(service.settings.log_level)
-    uvicorn.run(service.app, host=service.settings.host, port=service.settings.port,
-                log_level=service.settings.log_level.lower(), lifespan="on")
+    uvicorn.run(
+        service.app,
+        host=service.settings.host,
+        port=service.settings.port,
+        log_level=service.settings.log_level.lower(),
+        lifespan="on",
+    )

@@ -1,4 +1,5 @@
 """Twelve-factor settings: everything comes from environment variables (see README)."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ class Settings:
         return f"{self.db_prefix}_{self.service}"
 
     @classmethod
-    def from_env(cls, service: str) -> "Settings":
+    def from_env(cls, service: str) -> Settings:
         up = service.upper()
         return cls(
             service=service,
@@ -69,7 +70,9 @@ class Settings:
             jwks_cooldown=float(_env("TURNKEY_JWKS_COOLDOWN_SECONDS", "30")),
             jwt_issuer=_env("TURNKEY_JWT_ISSUER", "turnkey-local"),
             jwt_audience=_env("TURNKEY_JWT_AUDIENCE", "turnkey"),
-            jwt_algorithms=tuple(a.strip() for a in _env("TURNKEY_JWT_ALGORITHMS", "ES256,RS256").split(",") if a.strip()),
+            jwt_algorithms=tuple(
+                a.strip() for a in _env("TURNKEY_JWT_ALGORITHMS", "ES256,RS256").split(",") if a.strip()
+            ),
             jwt_claim_namespace=_env("TURNKEY_JWT_CLAIM_NAMESPACE", ""),
             jwt_private_key_file=_env("TURNKEY_JWT_PRIVATE_KEY_FILE"),
             jwt_public_key_file=_env("TURNKEY_JWT_PUBLIC_KEY_FILE"),

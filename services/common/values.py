@@ -1,5 +1,6 @@
 """Plain conversions of input and stored values shared by every service (no GraphQL import):
 text clean-up, timestamps, ISO dates, and building store filters from optional clauses."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """The audit log (docs/security.md): every service passes an audit record in the same write as
 its change (services/common/audit.py); contacts consumes them all and keeps the log, one
 append-only row per record, readable by admins through `Query.auditLog`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,15 +45,25 @@ class AuditEntry:
     actor_company_id: strawberry.ID | None
     token_id: str | None
     changes: JSON = strawberry.field(
-        description="{field: {from, to}} of a change; the created record's fields for a creation.")
+        description="{field: {from, to}} of a change; the created record's fields for a creation."
+    )
 
     @staticmethod
     def from_doc(d: dict) -> AuditEntry:
         actor = d.get("actor") or {}
-        return AuditEntry(id=d["id"], at=parse_ts(d["at"]), service=d["service"], action=AuditAction(d["action"]),
-                          entity=d["entity"], entity_id=d["entity_id"], actor_sub=actor.get("sub", ""),
-                          actor_role=actor.get("role", ""), actor_company_id=actor.get("company"),
-                          token_id=actor.get("token_id"), changes=d.get("changes") or {})
+        return AuditEntry(
+            id=d["id"],
+            at=parse_ts(d["at"]),
+            service=d["service"],
+            action=AuditAction(d["action"]),
+            entity=d["entity"],
+            entity_id=d["entity_id"],
+            actor_sub=actor.get("sub", ""),
+            actor_role=actor.get("role", ""),
+            actor_company_id=actor.get("company"),
+            token_id=actor.get("token_id"),
+            changes=d.get("changes") or {},
+        )
 
 
 @strawberry.input
@@ -69,16 +80,26 @@ def audit_filter(flt: AuditFilter | None) -> dict:
         return {}
     if flt.since and flt.since.tzinfo is None:
         raise PublicError("since needs a time zone")
-    return all_of(*equal([("actor.sub", flt.actor_sub), ("entity", flt.entity), ("entity_id", flt.entity_id),
-                          ("service", flt.service)]),
-                  {"at": {"$gte": ts_input(flt.since, "since")}} if flt.since else None)
+    return all_of(
+        *equal(
+            [
+                ("actor.sub", flt.actor_sub),
+                ("entity", flt.entity),
+                ("entity_id", flt.entity_id),
+                ("service", flt.service),
+            ]
+        ),
+        {"at": {"$gte": ts_input(flt.since, "since")}} if flt.since else None,
+    )
 
 
-async def audit_log(c: Context, first: int | None, after: str | None,
-                    flt: AuditFilter | None) -> Connection[AuditEntry]:
+async def audit_log(
+    c: Context, first: int | None, after: str | None, flt: AuditFilter | None
+) -> Connection[AuditEntry]:
     """`Query.auditLog`: the log, newest first, within the principal's row scope."""
-    return await paginate(c.store, "audit_log", c.scoped("audit_log", audit_filter(flt)), SORT, first, after,
-                          AuditEntry.from_doc)
+    return await paginate(
+        c.store, "audit_log", c.scoped("audit_log", audit_filter(flt)), SORT, first, after, AuditEntry.from_doc
+    )
 
 
 async def on_event(store: Store, e: Envelope) -> None:
@@ -86,9 +107,18 @@ async def on_event(store: Store, e: Envelope) -> None:
     redelivery cannot add a second row). No API updates or deletes it."""
     d = e.data
     try:
-        await store.insert("audit_log", {
-            "id": e.id, "at": e.occurred_at, "service": d.get("service") or e.producer,
-            "action": d.get("action"), "entity": d.get("entity"), "entity_id": d.get("entity_id"),
-            "actor": d.get("actor") or {}, "changes": d.get("changes") or {}})
+        await store.insert(
+            "audit_log",
+            {
+                "id": e.id,
+                "at": e.occurred_at,
+                "service": d.get("service") or e.producer,
+                "action": d.get("action"),
+                "entity": d.get("entity"),
+                "entity_id": d.get("entity_id"),
+                "actor": d.get("actor") or {},
+                "changes": d.get("changes") or {},
+            },
+        )
     except DuplicateKeyError:
         pass

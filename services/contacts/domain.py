@@ -2,6 +2,7 @@
 
 The enums are plain here; services/contacts/types.py registers them with GraphQL. Input checks
 are duck-typed on the input's attributes, so they take a GraphQL input or any object like it."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,16 @@ class InteractionKind(Enum):
 
 
 # what a user may log by hand; the other kinds are recorded from events (timeline.py)
-MANUAL_KINDS = frozenset({InteractionKind.CALL, InteractionKind.EMAIL, InteractionKind.MEETING, InteractionKind.NOTE,
-                          InteractionKind.WEB_FORM, InteractionKind.CHAT})
+MANUAL_KINDS = frozenset(
+    {
+        InteractionKind.CALL,
+        InteractionKind.EMAIL,
+        InteractionKind.MEETING,
+        InteractionKind.NOTE,
+        InteractionKind.WEB_FORM,
+        InteractionKind.CHAT,
+    }
+)
 
 
 # ---- input fields -------------------------------------------------------------------------------
@@ -95,8 +104,9 @@ def interaction_fields(inp) -> dict:
     """Kind, title and subject of an interaction logged by hand (the store checks that the company
     and contact exist and agree)."""
     if inp.kind not in MANUAL_KINDS:
-        raise InputError(ErrorCode.INVALID, f"{inp.kind.name} interactions are recorded by the system",
-                         ["input", "kind"])
+        raise InputError(
+            ErrorCode.INVALID, f"{inp.kind.name} interactions are recorded by the system", ["input", "kind"]
+        )
     title = clean_text(inp.title, "title", required=True)
     company_id = str(inp.company_id) if inp.company_id else None
     contact_id = str(inp.contact_id) if inp.contact_id else None
@@ -106,16 +116,23 @@ def interaction_fields(inp) -> dict:
 
 
 # ---- partners' registrations ----------------------------------------------------------------------
-def partner_registration(partner_company: str, sub: str, *, requested_owner: str | None,
-                         account_owner: str | None, partner_manager: str | None) -> dict:
+def partner_registration(
+    partner_company: str,
+    sub: str,
+    *,
+    requested_owner: str | None,
+    account_owner: str | None,
+    partner_manager: str | None,
+) -> dict:
     """What a partner's registration (a prospect company, a lead, a deal) records: the partner
     that brought it, and an owner on the vendor's side. Partners never choose the owner: it is
     the owner of the account the record is registered under, else the partner's manager (the
     owner of the partner company), else the partner user who registered it. One rule for
     contacts' and deals' registrations, so a partner's records land in one salesperson's book."""
     if requested_owner is not None:
-        raise InputError(ErrorCode.NOT_ALLOWED, "the owner of a partner's registration is assigned by the vendor",
-                         ["input", "owner"])
+        raise InputError(
+            ErrorCode.NOT_ALLOWED, "the owner of a partner's registration is assigned by the vendor", ["input", "owner"]
+        )
     return {"partner_id": partner_company, "owner": account_owner or partner_manager or sub}
 
 

@@ -2,6 +2,7 @@
 
 The snapshots are the published contract: deals, marketing and support keep replicas of companies
 and contacts from them. Consumers ignore unknown fields, so fields may be added, never removed."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -28,9 +29,16 @@ def company_snapshot(doc: dict) -> dict:
 
 
 def contact_snapshot(doc: dict) -> dict:
-    return {"id": doc["id"], "version": doc["version"], "name": f"{doc['first_name']} {doc['last_name']}".strip(),
-            "email": doc.get("email"), "company_id": doc.get("company_id"), "lifecycle": doc["lifecycle"],
-            "owner": doc.get("owner"), "partner_id": doc.get("partner_id")}
+    return {
+        "id": doc["id"],
+        "version": doc["version"],
+        "name": f"{doc['first_name']} {doc['last_name']}".strip(),
+        "email": doc.get("email"),
+        "company_id": doc.get("company_id"),
+        "lifecycle": doc["lifecycle"],
+        "owner": doc.get("owner"),
+        "partner_id": doc.get("partner_id"),
+    }
 
 
 def company_created(company: dict) -> Envelope:
@@ -58,9 +66,11 @@ def lifecycle_changed(old: dict, new: dict) -> list[Envelope]:
 
 def _changed(rule):
     """A `store.mutate` function from a domain rule that returns the changes (None: no change)."""
+
     def apply(doc: dict) -> dict | None:
         changes = rule(doc)
         return {**doc, **changes} if changes else None
+
     return apply
 
 
@@ -70,19 +80,37 @@ async def on_deal_won(store: Store, e: Envelope) -> None:
     if d.get("company_id"):
         try:
             await store.mutate(
-                "companies", d["company_id"], _changed(domain.company_won), event_id=e.id,
-                events=lambda old, new: [company_updated(new),
-                                         audit_event("contacts", None, "updated", "Company", new["id"], diff(old, new))]
-                if old["kind"] != new["kind"] else [])
+                "companies",
+                d["company_id"],
+                _changed(domain.company_won),
+                event_id=e.id,
+                events=lambda old, new: (
+                    [
+                        company_updated(new),
+                        audit_event("contacts", None, "updated", "Company", new["id"], diff(old, new)),
+                    ]
+                    if old["kind"] != new["kind"]
+                    else []
+                ),
+            )
         except (NotFoundError, AlreadyApplied):
             pass
     if d.get("contact_id"):
         try:
             await store.mutate(
-                "contacts", d["contact_id"], _changed(domain.contact_won), event_id=e.id,
-                events=lambda old, new: [
-                    contact_updated(new), *lifecycle_changed(old, new),
-                    audit_event("contacts", None, "updated", "Contact", new["id"], diff(old, new)),
-                ] if old["lifecycle"] != new["lifecycle"] else [])
+                "contacts",
+                d["contact_id"],
+                _changed(domain.contact_won),
+                event_id=e.id,
+                events=lambda old, new: (
+                    [
+                        contact_updated(new),
+                        *lifecycle_changed(old, new),
+                        audit_event("contacts", None, "updated", "Contact", new["id"], diff(old, new)),
+                    ]
+                    if old["lifecycle"] != new["lifecycle"]
+                    else []
+                ),
+            )
         except (NotFoundError, AlreadyApplied):
             pass

@@ -1,4 +1,5 @@
 """Contacts' GraphQL inputs: query filters, mutation inputs, and the mutations' payloads."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +44,8 @@ class CreateCompanyInput:
 class UpdateCompanyInput:
     id: strawberry.ID
     expected_version: int = strawberry.field(
-        description="The version you read; a concurrent change makes this a CONFLICT.")
+        description="The version you read; a concurrent change makes this a CONFLICT."
+    )
     name: str | None = None
     kind: CompanyKind | None = None
     website: str | None = None

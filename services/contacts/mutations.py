@@ -1,5 +1,6 @@
 """Contacts' mutations: input → domain rule → store, with the record's events and its audit record
 in the same write (outbox). Errors reach the payload through `payload_errors`."""
+
 from __future__ import annotations
 
 import strawberry
@@ -57,8 +58,10 @@ async def _partner_manager(c: Context) -> str | None:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Register a company. Partners register prospects they bring (deal registration).",
-                         extensions=allow(REGISTRARS, scoped=BOOKS))
+    @strawberry.mutation(
+        description="Register a company. Partners register prospects they bring (deal registration).",
+        extensions=allow(REGISTRARS, scoped=BOOKS),
+    )
     @payload_errors(CompanyPayload)
     async def create_company(self, info: Info, input: CreateCompanyInput) -> CompanyPayload | None:
         c = info.context
@@ -67,32 +70,56 @@ class Mutation:
         fields.setdefault("kind", domain.CompanyKind.PROSPECT.value)
         if p.role == PARTNER:
             if fields["kind"] != domain.CompanyKind.PROSPECT.value:
-                raise InputError(ErrorCode.NOT_ALLOWED,
-                                 "partners register prospects; the owner is assigned by the vendor", ["input", "kind"])
-            fields.update(domain.partner_registration(p.company, p.sub, requested_owner=fields.get("owner"),
-                                                      account_owner=None, partner_manager=await _partner_manager(c)))
+                raise InputError(
+                    ErrorCode.NOT_ALLOWED,
+                    "partners register prospects; the owner is assigned by the vendor",
+                    ["input", "kind"],
+                )
+            fields.update(
+                domain.partner_registration(
+                    p.company,
+                    p.sub,
+                    requested_owner=fields.get("owner"),
+                    account_owner=None,
+                    partner_manager=await _partner_manager(c),
+                )
+            )
         fields.setdefault("owner", p.sub)
         body = {"id": new_id(), **fields}
-        doc = await c.store.insert("companies", body, events=[
-            events.company_created({**body, "version": 1}),
-            c.audit("created", "Company", body["id"], diff(None, body))])
+        doc = await c.store.insert(
+            "companies",
+            body,
+            events=[
+                events.company_created({**body, "version": 1}),
+                c.audit("created", "Company", body["id"], diff(None, body)),
+            ],
+        )
         return CompanyPayload(company=Company.from_doc(doc))
 
-    @strawberry.mutation(description="Change a company; changing `owner` hands the account over.",
-                         extensions=allow(ACCOUNT_EDITORS, scoped={SALES}))
+    @strawberry.mutation(
+        description="Change a company; changing `owner` hands the account over.",
+        extensions=allow(ACCOUNT_EDITORS, scoped={SALES}),
+    )
     @payload_errors(CompanyPayload)
     async def update_company(self, info: Info, input: UpdateCompanyInput) -> CompanyPayload | None:
         c = info.context
         changes = domain.company_fields(input, creating=False)
         doc = await c.store.mutate(
-            "companies", str(input.id), c.guarded("companies", lambda d: {**d, **changes}),
+            "companies",
+            str(input.id),
+            c.guarded("companies", lambda d: {**d, **changes}),
             expected_version=input.expected_version,
-            events=lambda old, new: [events.company_updated(new),
-                                     c.audit("updated", "Company", new["id"], diff(old, new))])
+            events=lambda old, new: [
+                events.company_updated(new),
+                c.audit("updated", "Company", new["id"], diff(old, new)),
+            ],
+        )
         return CompanyPayload(company=Company.from_doc(doc))
 
-    @strawberry.mutation(description="Add a person. Partners register leads at companies they registered.",
-                         extensions=allow(STAFF, PARTNER, scoped=BOOKS))
+    @strawberry.mutation(
+        description="Add a person. Partners register leads at companies they registered.",
+        extensions=allow(STAFF, PARTNER, scoped=BOOKS),
+    )
     @payload_errors(ContactPayload)
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload | None:
         c = info.context
@@ -102,16 +129,30 @@ class Mutation:
         await _unique_email(c, fields.get("email"))
         if p.role == PARTNER:
             if input.lifecycle is not domain.Lifecycle.LEAD:
-                raise InputError(ErrorCode.NOT_ALLOWED, "partners register leads; the owner is assigned by the vendor",
-                                 ["input", "lifecycle"])
-            fields.update(domain.partner_registration(
-                p.company, p.sub, requested_owner=fields.get("owner"), account_owner=(company or {}).get("owner"),
-                partner_manager=await _partner_manager(c)))
+                raise InputError(
+                    ErrorCode.NOT_ALLOWED,
+                    "partners register leads; the owner is assigned by the vendor",
+                    ["input", "lifecycle"],
+                )
+            fields.update(
+                domain.partner_registration(
+                    p.company,
+                    p.sub,
+                    requested_owner=fields.get("owner"),
+                    account_owner=(company or {}).get("owner"),
+                    partner_manager=await _partner_manager(c),
+                )
+            )
         fields.setdefault("owner", p.sub)
         body = {"id": new_id(), "lifecycle": domain.Lifecycle.LEAD.value, **fields}
-        doc = await c.store.insert("contacts", body, events=[
-            events.contact_created({**body, "version": 1}),
-            c.audit("created", "Contact", body["id"], diff(None, body))])
+        doc = await c.store.insert(
+            "contacts",
+            body,
+            events=[
+                events.contact_created({**body, "version": 1}),
+                c.audit("created", "Contact", body["id"], diff(None, body)),
+            ],
+        )
         return ContactPayload(contact=Contact.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(STAFF, scoped={SALES}))
@@ -122,15 +163,21 @@ class Mutation:
         await _existing_company(c, changes.get("company_id"))
         await _unique_email(c, changes.get("email"), except_id=str(input.id))
         doc = await c.store.mutate(
-            "contacts", str(input.id), c.guarded("contacts", lambda d: {**d, **changes}),
+            "contacts",
+            str(input.id),
+            c.guarded("contacts", lambda d: {**d, **changes}),
             expected_version=input.expected_version,
-            events=lambda old, new: [events.contact_updated(new),
-                                     c.audit("updated", "Contact", new["id"], diff(old, new)),
-                                     *events.lifecycle_changed(old, new)])
+            events=lambda old, new: [
+                events.contact_updated(new),
+                c.audit("updated", "Contact", new["id"], diff(old, new)),
+                *events.lifecycle_changed(old, new),
+            ],
+        )
         return ContactPayload(contact=Contact.from_doc(doc))
 
-    @strawberry.mutation(description="Record a call, e-mail, meeting, note, web form or chat on the timeline.",
-                         extensions=allow(STAFF))
+    @strawberry.mutation(
+        description="Record a call, e-mail, meeting, note, web form or chat on the timeline.", extensions=allow(STAFF)
+    )
     @payload_errors(InteractionPayload)
     async def log_interaction(self, info: Info, input: LogInteractionInput) -> InteractionPayload | None:
         c = info.context
@@ -143,12 +190,17 @@ class Mutation:
             company_id = company_id or contact.get("company_id")
         await _existing_company(c, company_id)
         body = {
-            "id": new_id(), "kind": fields["kind"], "title": fields["title"],
+            "id": new_id(),
+            "kind": fields["kind"],
+            "title": fields["title"],
             "detail": clean_text(input.detail, "detail", max_len=10_000),
             "occurred_at": ts_input(input.occurred_at, "occurredAt") or now_iso(),
-            "source": "contacts", "company_id": company_id, "contact_id": contact_id,
+            "source": "contacts",
+            "company_id": company_id,
+            "contact_id": contact_id,
             "by": c.principal.sub,
         }
-        doc = await c.store.insert("interactions", body,
-                                   events=[c.audit("created", "Interaction", body["id"], diff(None, body))])
+        doc = await c.store.insert(
+            "interactions", body, events=[c.audit("created", "Interaction", body["id"], diff(None, body))]
+        )
         return InteractionPayload(interaction=Interaction.from_doc(doc))

@@ -1,5 +1,6 @@
 """Who sees which rows of contacts' collections (services/common/authz.py, docs/security.md), and
 the role groups its field rules use."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

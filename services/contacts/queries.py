@@ -1,4 +1,5 @@
 """Contacts' queries: a filter input → a store filter within the principal's row scope → types."""
+
 from __future__ import annotations
 
 import strawberry
@@ -24,19 +25,23 @@ def company_filter(f: CompanyFilter | None) -> dict:
     if not f:
         return {}
     prefix = _folded(f.name_prefix) if f.name_prefix else None
-    return all_of({"kind": f.kind.value} if f.kind else None,
-                  {"name_key": _folded(f.name)} if f.name is not None else None,
-                  {"name_key": {"$gte": prefix, "$lt": prefix + "\U0010ffff"}} if prefix is not None else None,
-                  *equal([("owner", f.owner)]))
+    return all_of(
+        {"kind": f.kind.value} if f.kind else None,
+        {"name_key": _folded(f.name)} if f.name is not None else None,
+        {"name_key": {"$gte": prefix, "$lt": prefix + "\U0010ffff"}} if prefix is not None else None,
+        *equal([("owner", f.owner)]),
+    )
 
 
 def contact_filter(f: ContactFilter | None) -> dict:
     if not f:
         return {}
-    return all_of(*equal([("company_id", f.company_id)]),
-                  {"lifecycle": f.lifecycle.value} if f.lifecycle else None,
-                  {"email_key": f.email.strip().casefold()} if f.email else None,
-                  *equal([("owner", f.owner)]))
+    return all_of(
+        *equal([("company_id", f.company_id)]),
+        {"lifecycle": f.lifecycle.value} if f.lifecycle else None,
+        {"email_key": f.email.strip().casefold()} if f.email else None,
+        *equal([("owner", f.owner)]),
+    )
 
 
 @strawberry.type
@@ -51,25 +56,43 @@ class Query:
         return await info.context.one("companies", id, Company.from_doc)
 
     @strawberry.field(description="Companies, by name.", extensions=allow(STAFF, PARTNER, scoped=BOOKS))
-    async def companies(self, info: Info, first: int | None = None, after: str | None = None,
-                        filter: CompanyFilter | None = None) -> Connection[Company] | None:
+    async def companies(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: CompanyFilter | None = None
+    ) -> Connection[Company] | None:
         c = info.context
-        return await paginate(c.store, "companies", c.scoped("companies", company_filter(filter)),
-                              [("name_key", 1)], first, after, Company.from_doc)
+        return await paginate(
+            c.store,
+            "companies",
+            c.scoped("companies", company_filter(filter)),
+            [("name_key", 1)],
+            first,
+            after,
+            Company.from_doc,
+        )
 
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
         return await info.context.one("contacts", id, Contact.from_doc)
 
     @strawberry.field(extensions=allow(STAFF, PARTNER, scoped=BOOKS))
-    async def contacts(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: ContactFilter | None = None) -> Connection[Contact] | None:
+    async def contacts(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: ContactFilter | None = None
+    ) -> Connection[Contact] | None:
         c = info.context
-        return await paginate(c.store, "contacts", c.scoped("contacts", contact_filter(filter)), CONTACT_SORT,
-                              first, after, Contact.from_doc)
+        return await paginate(
+            c.store,
+            "contacts",
+            c.scoped("contacts", contact_filter(filter)),
+            CONTACT_SORT,
+            first,
+            after,
+            Contact.from_doc,
+        )
 
-    @strawberry.field(description="The audit log, newest first: every change made through any service.",
-                      extensions=allow(ADMIN))
-    async def audit_log(self, info: Info, first: int | None = None, after: str | None = None,
-                        filter: AuditFilter | None = None) -> Connection[AuditEntry] | None:
+    @strawberry.field(
+        description="The audit log, newest first: every change made through any service.", extensions=allow(ADMIN)
+    )
+    async def audit_log(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: AuditFilter | None = None
+    ) -> Connection[AuditEntry] | None:
         return await audit.audit_log(info.context, first, after, filter)

@@ -4,6 +4,7 @@ Owns `Company` and `Contact` (federation entities). The timeline is a projection
 consumes the events of all four services and stores one `interactions` row per event (the row id
 is the event id, so a redelivered event cannot add a second row), plus interactions logged by
 hand (calls, e-mails, meetings, notes)."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

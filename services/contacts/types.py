@@ -1,5 +1,6 @@
 """Contacts' GraphQL object types: `Company` and `Contact` (federation entities), the timeline's
 `Interaction`, and `Me`. The enums are domain.py's plain enums, registered here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ from .policy import OWN_ROWS
 
 CompanyKind = strawberry.enum(domain.CompanyKind)
 Lifecycle = strawberry.enum(domain.Lifecycle)
-InteractionKind = strawberry.enum(domain.InteractionKind,
-                                  description="The channel or kind of an interaction on the timeline.")
+InteractionKind = strawberry.enum(
+    domain.InteractionKind, description="The channel or kind of an interaction on the timeline."
+)
 CONTACT_SORT = [("last_name_key", 1), ("first_name_key", 1)]
 
 
@@ -37,9 +39,16 @@ class Interaction:
     @staticmethod
     def from_doc(d: dict) -> Interaction:
         return Interaction(
-            id=d["id"], kind=InteractionKind(d["kind"]), title=d["title"], detail=d.get("detail"),
-            occurred_at=parse_ts(d["occurred_at"]), source=d["source"], ref_type=d.get("ref_type"),
-            ref_id=d.get("ref_id"), company_id=d.get("company_id"), contact_id=d.get("contact_id"),
+            id=d["id"],
+            kind=InteractionKind(d["kind"]),
+            title=d["title"],
+            detail=d.get("detail"),
+            occurred_at=parse_ts(d["occurred_at"]),
+            source=d["source"],
+            ref_type=d.get("ref_type"),
+            ref_id=d.get("ref_id"),
+            company_id=d.get("company_id"),
+            contact_id=d.get("contact_id"),
         )
 
 
@@ -49,11 +58,19 @@ class TimelineFilter:  # here, not in inputs.py: an argument of Company.timeline
     since: dt.datetime | None = None
 
 
-async def _timeline(info: Info, key: str, value: str, first: int | None, after: str | None,
-                    flt: TimelineFilter | None) -> Connection[Interaction]:
+async def _timeline(
+    info: Info, key: str, value: str, first: int | None, after: str | None, flt: TimelineFilter | None
+) -> Connection[Interaction]:
     c = info.context
-    return await paginate(c.store, "interactions", c.scoped("interactions", timeline.timeline_filter(key, value, flt)),
-                          timeline.SORT, first, after, Interaction.from_doc)
+    return await paginate(
+        c.store,
+        "interactions",
+        c.scoped("interactions", timeline.timeline_filter(key, value, flt)),
+        timeline.SORT,
+        first,
+        after,
+        Interaction.from_doc,
+    )
 
 
 @strawberry.federation.type(keys=["id"], description="An organisation: client, prospect or partner.")
@@ -67,7 +84,8 @@ class Company:
     country: str | None
     owner: str | None = strawberry.field(description="Account owner (a user id); the company stays when they leave.")
     partner_id: strawberry.ID | None = strawberry.field(
-        description="The partner company that registered this company (deal registration), if any.")
+        description="The partner company that registered this company (deal registration), if any."
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -75,9 +93,17 @@ class Company:
     @staticmethod
     def from_doc(d: dict) -> Company:
         return Company(
-            id=d["id"], name=d["name"], kind=CompanyKind(d["kind"]), website=d.get("website"),
-            industry=d.get("industry"), city=d.get("city"), country=d.get("country"), owner=d.get("owner"),
-            partner_id=d.get("partner_id"), version=d["version"], created_at=parse_ts(d["created_at"]),
+            id=d["id"],
+            name=d["name"],
+            kind=CompanyKind(d["kind"]),
+            website=d.get("website"),
+            industry=d.get("industry"),
+            city=d.get("city"),
+            country=d.get("country"),
+            owner=d.get("owner"),
+            partner_id=d.get("partner_id"),
+            version=d["version"],
+            created_at=parse_ts(d["created_at"]),
             updated_at=parse_ts(d["updated_at"]),
         )
 
@@ -88,13 +114,23 @@ class Company:
     @strawberry.field(description="People at this company.", extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contacts(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Contact]:
         c = info.context
-        return await paginate(c.store, "contacts", c.scoped("contacts", {"company_id": self.id}), CONTACT_SORT,
-                              first, after, Contact.from_doc)
+        return await paginate(
+            c.store,
+            "contacts",
+            c.scoped("contacts", {"company_id": self.id}),
+            CONTACT_SORT,
+            first,
+            after,
+            Contact.from_doc,
+        )
 
-    @strawberry.field(description="Every interaction with this company and its people, newest first, from all "
-                                  "departments.", extensions=allow(STAFF))
-    async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
+    @strawberry.field(
+        description="Every interaction with this company and its people, newest first, from all departments.",
+        extensions=allow(STAFF),
+    )
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: TimelineFilter | None = None
+    ) -> Connection[Interaction] | None:
         return await _timeline(info, "company_id", str(self.id), first, after, filter)
 
 
@@ -125,20 +161,31 @@ class Contact:
     @staticmethod
     def from_doc(d: dict) -> Contact:
         return Contact(
-            id=d["id"], first_name=d["first_name"], last_name=d["last_name"], email=d.get("email"),
-            phone=d.get("phone"), job_title=d.get("job_title"), lifecycle=Lifecycle(d["lifecycle"]),
-            owner=d.get("owner"), company_id=d.get("company_id"), partner_id=d.get("partner_id"), version=d["version"],
-            created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
+            id=d["id"],
+            first_name=d["first_name"],
+            last_name=d["last_name"],
+            email=d.get("email"),
+            phone=d.get("phone"),
+            job_title=d.get("job_title"),
+            lifecycle=Lifecycle(d["lifecycle"]),
+            owner=d.get("owner"),
+            company_id=d.get("company_id"),
+            partner_id=d.get("partner_id"),
+            version=d["version"],
+            created_at=parse_ts(d["created_at"]),
+            updated_at=parse_ts(d["updated_at"]),
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:
         return await info.context.one("contacts", id, cls.from_doc)
 
-    @strawberry.field(description="Every interaction with this person, newest first, from all departments.",
-                      extensions=allow(STAFF))
-    async def timeline(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: TimelineFilter | None = None) -> Connection[Interaction] | None:
+    @strawberry.field(
+        description="Every interaction with this person, newest first, from all departments.", extensions=allow(STAFF)
+    )
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: TimelineFilter | None = None
+    ) -> Connection[Interaction] | None:
         return await _timeline(info, "contact_id", str(self.id), first, after, filter)
 
 

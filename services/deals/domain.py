@@ -7,6 +7,7 @@ needs (`ref_companies`, `ref_contacts`) from contacts' events, to validate refer
 calling another service.
 
 This module holds the plain rules (no GraphQL import): unit-tested in tests/unit/test_deals_domain.py."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -53,8 +54,11 @@ DEFAULT_STAGES = [
 
 def default_pipeline() -> dict:
     """The pipeline document seeded at start-up."""
-    return {"id": DEFAULT_PIPELINE, "name": DEFAULT_PIPELINE_NAME, "stages": [
-        {"id": i, "name": n, "probability": p, "kind": k} for i, n, p, k in DEFAULT_STAGES]}
+    return {
+        "id": DEFAULT_PIPELINE,
+        "name": DEFAULT_PIPELINE_NAME,
+        "stages": [{"id": i, "name": n, "probability": p, "kind": k} for i, n, p, k in DEFAULT_STAGES],
+    }
 
 
 def find_stage(pipeline: dict | None, stage_id: str) -> dict | None:
@@ -76,8 +80,9 @@ def target_stage(pipeline: dict | None, stage_id: str) -> dict:
     """The stage a deal is moved to: it must be in the deal's pipeline."""
     stage = find_stage(pipeline, stage_id)
     if stage is None:
-        raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"stage {stage_id} is not in the deal's pipeline",
-                         ["input", "stageId"])
+        raise InputError(
+            ErrorCode.UNKNOWN_REFERENCE, f"stage {stage_id} is not in the deal's pipeline", ["input", "stageId"]
+        )
     return stage
 
 
@@ -137,8 +142,9 @@ def forecast(stages: list[dict], rows: Iterable[Mapping[str, Any]]) -> Forecast:
         amt = int(r["sum"]["amount_minor"])
         w = weighted(amt, st["probability"])
         total, weighted_total = total + amt, weighted_total + w
-        lines.append(ForecastLine(stage=st, position=position, deal_count=r["count"], amount_minor=amt,
-                                  weighted_minor=w))
+        lines.append(
+            ForecastLine(stage=st, position=position, deal_count=r["count"], amount_minor=amt, weighted_minor=w)
+        )
     return Forecast(lines=tuple(lines), total_minor=total, weighted_minor=weighted_total)
 
 
@@ -193,6 +199,7 @@ def apply_ticket(doc: dict | None, ticket_id: str, data: Mapping[str, Any], occu
 def product_fields(inp: Any, *, creating: bool) -> dict:
     """The stored fields of a product from a create or update input (duck-typed on the input's
     attributes; on update, None or absent means "unchanged")."""
+
     def get(name: str) -> Any:
         return getattr(inp, name, None)
 

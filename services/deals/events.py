@@ -1,6 +1,7 @@
 """Deals' events (docs/events.md): the types it publishes and their payload (`deal_snapshot`, the
 published contract), and its consumers: replicas of contacts' companies and contacts, and the
 account-health read model fed by support's tickets."""
+
 from __future__ import annotations
 
 from services.common.envelope import Envelope
@@ -25,11 +26,24 @@ REF_CONTACT_FIELDS = ["name", "company_id", "owner", "partner_id"]
 # ---- published ------------------------------------------------------------------------------------
 def deal_snapshot(d: dict, stage: dict) -> dict:
     """The data of every `deals.deal.*` event."""
-    return {"id": d["id"], "version": d["version"], "title": d["title"], "company_id": d["company_id"],
-            "contact_id": d.get("contact_id"), "amount_minor": d.get("amount_minor"), "currency": d.get("currency"),
-            "pipeline_id": d["pipeline_id"], "stage_id": d["stage_id"], "stage_name": stage["name"],
-            "probability": stage["probability"], "status": d["status"], "owner": d.get("owner"),
-            "won_at": d.get("won_at"), "lost_reason": d.get("lost_reason"), "partner_id": d.get("partner_id")}
+    return {
+        "id": d["id"],
+        "version": d["version"],
+        "title": d["title"],
+        "company_id": d["company_id"],
+        "contact_id": d.get("contact_id"),
+        "amount_minor": d.get("amount_minor"),
+        "currency": d.get("currency"),
+        "pipeline_id": d["pipeline_id"],
+        "stage_id": d["stage_id"],
+        "stage_name": stage["name"],
+        "probability": stage["probability"],
+        "status": d["status"],
+        "owner": d.get("owner"),
+        "won_at": d.get("won_at"),
+        "lost_reason": d.get("lost_reason"),
+        "partner_id": d.get("partner_id"),
+    }
 
 
 def deal_created(body: dict, stage: dict) -> Envelope:
@@ -54,16 +68,23 @@ async def on_ticket(store: Store, e: Envelope) -> None:
     d = e.data
     if not d.get("company_id") or "status" not in d:
         return
-    await store.mutate("account_health", d["company_id"],
-                       lambda doc: domain.apply_ticket(doc, e.subject, d, e.occurred_at), create=True, event_id=e.id)
+    await store.mutate(
+        "account_health",
+        d["company_id"],
+        lambda doc: domain.apply_ticket(doc, e.subject, d, e.occurred_at),
+        create=True,
+        event_id=e.id,
+    )
 
 
 def subscriptions(service: Service) -> list[Subscription]:
     """The consumers of `service` (its store is looked up when an event arrives)."""
     return [
-        Subscription("companies", COMPANY_EVENTS,
-                     lambda e: apply_snapshot(service.store, "ref_companies", e, REF_COMPANY_FIELDS)),
-        Subscription("contacts", CONTACT_EVENTS,
-                     lambda e: apply_snapshot(service.store, "ref_contacts", e, REF_CONTACT_FIELDS)),
+        Subscription(
+            "companies", COMPANY_EVENTS, lambda e: apply_snapshot(service.store, "ref_companies", e, REF_COMPANY_FIELDS)
+        ),
+        Subscription(
+            "contacts", CONTACT_EVENTS, lambda e: apply_snapshot(service.store, "ref_contacts", e, REF_CONTACT_FIELDS)
+        ),
         Subscription("health", TICKET_EVENTS, lambda e: on_ticket(service.store, e)),
     ]

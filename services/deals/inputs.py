@@ -1,4 +1,5 @@
 """Deals' GraphQL inputs, filters and mutation payloads."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,8 +50,14 @@ class DealFilter:
 
     def clauses(self) -> list[dict]:
         """One equality clause per field that is set."""
-        return equal([("status", self.status and self.status.value), ("company_id", self.company_id),
-                      ("owner", self.owner), ("stage_id", self.stage_id)])
+        return equal(
+            [
+                ("status", self.status and self.status.value),
+                ("company_id", self.company_id),
+                ("owner", self.owner),
+                ("stage_id", self.stage_id),
+            ]
+        )
 
 
 @strawberry.input
@@ -58,11 +65,12 @@ class CreateDealInput:
     title: str
     company_id: strawberry.ID
     contact_id: strawberry.ID | None = None
-    amount: decimal.Decimal | None = strawberry.field(default=None, description="Decimal amount, e.g. \"250000.00\".")
+    amount: decimal.Decimal | None = strawberry.field(default=None, description='Decimal amount, e.g. "250000.00".')
     currency: str | None = None
     pipeline_id: strawberry.ID | None = None
-    stage_id: strawberry.ID | None = strawberry.field(default=None,
-                                                      description="Defaults to the pipeline's first stage.")
+    stage_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the pipeline's first stage."
+    )
     owner: str | None = None
     expected_close_date: dt.date | None = None
 
@@ -79,5 +87,6 @@ class MoveDealStageInput:
 class DealPayload:
     deal: Deal | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-    warnings: list[str] = strawberry.field(default_factory=list,
-                                           description="Account health warnings at the time of the change.")
+    warnings: list[str] = strawberry.field(
+        default_factory=list, description="Account health warnings at the time of the change."
+    )

@@ -1,5 +1,6 @@
 """Deals' mutations: input -> domain -> store (with its events and audit records, in one write).
 Errors reach the payload through `payload_errors`."""
+
 from __future__ import annotations
 
 import strawberry
@@ -28,9 +29,11 @@ from .types import Deal, Product
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Open a deal. The payload's warnings tell staff about the client's unresolved "
-                                     "problems. Partners register deals for companies they registered.",
-                         extensions=allow(ADMIN, SALES, PARTNER, scoped={SALES, PARTNER}))
+    @strawberry.mutation(
+        description="Open a deal. The payload's warnings tell staff about the client's unresolved "
+        "problems. Partners register deals for companies they registered.",
+        extensions=allow(ADMIN, SALES, PARTNER, scoped={SALES, PARTNER}),
+    )
     @payload_errors(DealPayload)
     async def create_deal(self, info: Info, input: CreateDealInput) -> DealPayload | None:
         c = info.context
@@ -52,21 +55,41 @@ class Mutation:
         if p.role == PARTNER:
             # the partner's own company, unscoped: its owner is the partner's manager at the vendor
             partner = await c.store.get("ref_companies", p.company) if p.company else None
-            reg = partner_registration(p.company, p.sub, requested_owner=owner, account_owner=company.get("owner"),
-                                       partner_manager=(partner or {}).get("owner"))
+            reg = partner_registration(
+                p.company,
+                p.sub,
+                requested_owner=owner,
+                account_owner=company.get("owner"),
+                partner_manager=(partner or {}).get("owner"),
+            )
             partner_id, owner = reg["partner_id"], reg["owner"]
-        body = {"id": new_id(), "title": title, "company_id": company_id, "contact_id": contact_id,
-                "amount_minor": amount_minor, "currency": currency, "pipeline_id": pid, "stage_id": stage["id"],
-                "status": domain.DealStatus.OPEN.value, "owner": owner or p.sub, "partner_id": partner_id,
-                "expected_close_date": date_str(input.expected_close_date)}
-        doc = await c.store.insert("deals", body, events=[
-            events.deal_created(body, stage), c.audit("created", "Deal", body["id"], diff(None, body))])
+        body = {
+            "id": new_id(),
+            "title": title,
+            "company_id": company_id,
+            "contact_id": contact_id,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "pipeline_id": pid,
+            "stage_id": stage["id"],
+            "status": domain.DealStatus.OPEN.value,
+            "owner": owner or p.sub,
+            "partner_id": partner_id,
+            "expected_close_date": date_str(input.expected_close_date),
+        }
+        doc = await c.store.insert(
+            "deals",
+            body,
+            events=[events.deal_created(body, stage), c.audit("created", "Deal", body["id"], diff(None, body))],
+        )
         # account health is staff knowledge: a partner must not learn about the client's tickets
         warnings = list(domain.account_health(await c.get("account_health", company_id)).warnings) if p.is_staff else []
         return DealPayload(deal=Deal.from_doc(doc), warnings=warnings)
 
-    @strawberry.mutation(description="Move a deal to another stage; a won/lost stage closes the deal.",
-                         extensions=allow(ADMIN, SALES, scoped={SALES}))
+    @strawberry.mutation(
+        description="Move a deal to another stage; a won/lost stage closes the deal.",
+        extensions=allow(ADMIN, SALES, scoped={SALES}),
+    )
     @payload_errors(DealPayload)
     async def move_deal_stage(self, info: Info, input: MoveDealStageInput) -> DealPayload | None:
         c = info.context
@@ -80,8 +103,9 @@ class Mutation:
         def moved(old: dict, new: dict) -> list:
             return [*events.deal_moved(old, new, stage), c.audit("updated", "Deal", new["id"], diff(old, new))]
 
-        doc = await c.store.mutate("deals", str(input.id), c.guarded("deals", change),
-                                   expected_version=input.expected_version, events=moved)
+        doc = await c.store.mutate(
+            "deals", str(input.id), c.guarded("deals", change), expected_version=input.expected_version, events=moved
+        )
         return DealPayload(deal=Deal.from_doc(doc))
 
     @strawberry.mutation(description="Add a product or service to the catalogue.", extensions=allow(ADMIN, SALES))
@@ -91,19 +115,25 @@ class Mutation:
         body = {"id": new_id(), "active": True, **domain.product_fields(input, creating=True)}
         body["sku_key"] = body["sku"]
         try:
-            doc = await c.store.insert("products", body,
-                                       events=[c.audit("created", "Product", body["id"], diff(None, body))])
+            doc = await c.store.insert(
+                "products", body, events=[c.audit("created", "Product", body["id"], diff(None, body))]
+            )
         except DuplicateKeyError:
             raise InputError(ErrorCode.DUPLICATE, f"SKU {input.sku} exists already", ["input", "sku"]) from None
         return ProductPayload(product=Product.from_doc(doc))
 
-    @strawberry.mutation(description="Change a product, its price, or retire it (`active: false`).",
-                         extensions=allow(ADMIN, SALES))
+    @strawberry.mutation(
+        description="Change a product, its price, or retire it (`active: false`).", extensions=allow(ADMIN, SALES)
+    )
     @payload_errors(ProductPayload)
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload | None:
         c = info.context
         changes = domain.product_fields(input, creating=False)
-        doc = await c.store.mutate("products", str(input.id), c.guarded("products", lambda d: {**d, **changes}),
-                                   expected_version=input.expected_version,
-                                   events=lambda old, new: [c.audit("updated", "Product", new["id"], diff(old, new))])
+        doc = await c.store.mutate(
+            "products",
+            str(input.id),
+            c.guarded("products", lambda d: {**d, **changes}),
+            expected_version=input.expected_version,
+            events=lambda old, new: [c.audit("updated", "Product", new["id"], diff(old, new))],
+        )
         return ProductPayload(product=Product.from_doc(doc))

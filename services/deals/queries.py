@@ -1,4 +1,5 @@
 """Deals' root queries: filter -> store -> types."""
+
 from __future__ import annotations
 
 import strawberry
@@ -22,27 +23,40 @@ class Query:
         docs = await c.store.find_all("pipelines", c.scope("pipelines"), sort=[("name", 1)])
         return [Pipeline.from_doc(d) for d in docs]
 
-    @strawberry.field(description="The catalogue: products and services with their list prices.",
-                      extensions=allow(DEAL_READERS, scoped={PARTNER}))
-    async def products(self, info: Info, first: int | None = None, after: str | None = None,
-                       active_only: bool = True) -> Connection[Product] | None:
+    @strawberry.field(
+        description="The catalogue: products and services with their list prices.",
+        extensions=allow(DEAL_READERS, scoped={PARTNER}),
+    )
+    async def products(
+        self, info: Info, first: int | None = None, after: str | None = None, active_only: bool = True
+    ) -> Connection[Product] | None:
         c = info.context
-        return await paginate(c.store, "products", c.scoped("products", {"active": True} if active_only else {}),
-                              [("sku", 1)], first, after, Product.from_doc)
+        return await paginate(
+            c.store,
+            "products",
+            c.scoped("products", {"active": True} if active_only else {}),
+            [("sku", 1)],
+            first,
+            after,
+            Product.from_doc,
+        )
 
     @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
     async def deal(self, info: Info, id: strawberry.ID) -> Deal | None:
         return await info.context.one("deals", id, Deal.from_doc)
 
     @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
-    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
-                    filter: DealFilter | None = None) -> Connection[Deal] | None:
+    async def deals(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: DealFilter | None = None
+    ) -> Connection[Deal] | None:
         c = info.context
         flt = all_of(*filter.clauses()) if filter else {}
         return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
 
-    @strawberry.field(description="Open deals of one pipeline by stage: amount and probability-weighted amount.",
-                      extensions=allow(ADMIN, SALES, scoped={SALES}))
+    @strawberry.field(
+        description="Open deals of one pipeline by stage: amount and probability-weighted amount.",
+        extensions=allow(ADMIN, SALES, scoped={SALES}),
+    )
     async def forecast(self, info: Info, currency: str, pipeline_id: strawberry.ID | None = None) -> Forecast | None:
         c = info.context
         pid = str(pipeline_id or domain.DEFAULT_PIPELINE)

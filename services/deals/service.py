@@ -1,6 +1,7 @@
 """The deals subgraph: schema wiring, indexes and the seeded pipeline, event consumers and row
 scopes. What deals is about is told in `domain.py`; the pieces live in one module per concern:
 domain (plain rules), policy (row scopes), events, types, inputs, queries, mutations."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

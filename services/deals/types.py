@@ -1,5 +1,6 @@
 """Deals' GraphQL object types and enums, and its extensions of contacts' entities (Company,
 Contact). Conversions from stored documents and from the plain values of `domain`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ from .policy import DEAL_READERS
 
 DealStatus = strawberry.enum(domain.DealStatus)
 StageKind = strawberry.enum(domain.StageKind)
-HealthLevel = strawberry.enum(domain.HealthLevel,
-                              description="How worried a salesperson should be before making a new offer.")
+HealthLevel = strawberry.enum(
+    domain.HealthLevel, description="How worried a salesperson should be before making a new offer."
+)
 
 DEAL_SORT = [("created_at", -1)]
 
@@ -32,8 +34,9 @@ class Stage:
 
     @staticmethod
     def from_doc(s: dict, position: int) -> Stage:
-        return Stage(id=s["id"], name=s["name"], probability=s["probability"], kind=StageKind(s["kind"]),
-                     position=position)
+        return Stage(
+            id=s["id"], name=s["name"], probability=s["probability"], kind=StageKind(s["kind"]), position=position
+        )
 
 
 @strawberry.type
@@ -97,12 +100,22 @@ class Deal:
     @staticmethod
     def from_doc(d: dict) -> Deal:
         return Deal(
-            id=d["id"], title=d["title"], status=DealStatus(d["status"]), owner=d.get("owner"),
+            id=d["id"],
+            title=d["title"],
+            status=DealStatus(d["status"]),
+            owner=d.get("owner"),
             expected_close_date=parse_date(d.get("expected_close_date")),
-            won_at=parse_ts(d.get("won_at")), lost_reason=d.get("lost_reason"), version=d["version"],
-            created_at=parse_ts(d["created_at"]), updated_at=parse_ts(d["updated_at"]),
-            company_id=d["company_id"], contact_id=d.get("contact_id"), pipeline_id=d["pipeline_id"],
-            stage_id=d["stage_id"], partner_id=d.get("partner_id"), amount_minor=d.get("amount_minor"),
+            won_at=parse_ts(d.get("won_at")),
+            lost_reason=d.get("lost_reason"),
+            version=d["version"],
+            created_at=parse_ts(d["created_at"]),
+            updated_at=parse_ts(d["updated_at"]),
+            company_id=d["company_id"],
+            contact_id=d.get("contact_id"),
+            pipeline_id=d["pipeline_id"],
+            stage_id=d["stage_id"],
+            partner_id=d.get("partner_id"),
+            amount_minor=d.get("amount_minor"),
             currency=d.get("currency"),
         )
 
@@ -116,16 +129,21 @@ class AccountHealth:
     level: HealthLevel
     open_tickets: int
     open_critical_tickets: int
-    warnings: list[str] = strawberry.field(description="Human-readable, e.g. \"2 open critical tickets\".")
+    warnings: list[str] = strawberry.field(description='Human-readable, e.g. "2 open critical tickets".')
 
     @staticmethod
     def from_health(h: domain.Health) -> AccountHealth:
-        return AccountHealth(level=h.level, open_tickets=h.open_tickets, open_critical_tickets=h.open_critical_tickets,
-                             warnings=list(h.warnings))
+        return AccountHealth(
+            level=h.level,
+            open_tickets=h.open_tickets,
+            open_critical_tickets=h.open_critical_tickets,
+            warnings=list(h.warnings),
+        )
 
 
-async def _deals_of(info: Info, key: str, id: strawberry.ID, status: DealStatus | None,
-                    first: int | None, after: str | None) -> Connection[Deal]:
+async def _deals_of(
+    info: Info, key: str, id: strawberry.ID, status: DealStatus | None, first: int | None, after: str | None
+) -> Connection[Deal]:
     c = info.context
     flt = all_of({key: str(id)}, {"status": status.value} if status else None)
     return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
@@ -139,10 +157,12 @@ class Company:
     def resolve_reference(cls, id: strawberry.ID) -> Company:
         return cls(id=id)
 
-    @strawberry.field(description="Deals with this company, newest first.",
-                      extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
-    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
-                    status: DealStatus | None = None) -> Connection[Deal] | None:
+    @strawberry.field(
+        description="Deals with this company, newest first.", extensions=allow(DEAL_READERS, scoped={SALES, PARTNER})
+    )
+    async def deals(
+        self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
+    ) -> Connection[Deal] | None:
         return await _deals_of(info, "company_id", self.id, status, first, after)
 
     @strawberry.field(description="Open tickets and what they mean for a new offer.", extensions=allow(STAFF))
@@ -160,8 +180,9 @@ class Contact:
         return cls(id=id)
 
     @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
-    async def deals(self, info: Info, first: int | None = None, after: str | None = None,
-                    status: DealStatus | None = None) -> Connection[Deal] | None:
+    async def deals(
+        self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
+    ) -> Connection[Deal] | None:
         return await _deals_of(info, "contact_id", self.id, status, first, after)
 
 
@@ -184,12 +205,18 @@ class Forecast:
     def from_forecast(f: domain.Forecast, currency: str) -> Forecast:
         return Forecast(
             currency=currency,
-            lines=[ForecastLine(stage=Stage.from_doc(line.stage, line.position), deal_count=line.deal_count,
-                                amount=Money.from_minor(line.amount_minor, currency),
-                                weighted_amount=Money.from_minor(line.weighted_minor, currency))
-                   for line in f.lines],
+            lines=[
+                ForecastLine(
+                    stage=Stage.from_doc(line.stage, line.position),
+                    deal_count=line.deal_count,
+                    amount=Money.from_minor(line.amount_minor, currency),
+                    weighted_amount=Money.from_minor(line.weighted_minor, currency),
+                )
+                for line in f.lines
+            ],
             total=Money.from_minor(f.total_minor, currency),
-            weighted_total=Money.from_minor(f.weighted_minor, currency))
+            weighted_total=Money.from_minor(f.weighted_minor, currency),
+        )
 
 
 @strawberry.type(description="A product or service of the catalogue, with its list price.")
@@ -198,7 +225,7 @@ class Product:
     sku: str
     name: str
     description: str | None
-    unit: str | None = strawberry.field(description="e.g. \"m²\", \"hour\", \"project\".")
+    unit: str | None = strawberry.field(description='e.g. "m²", "hour", "project".')
     active: bool
     version: int
     price_minor: strawberry.Private[int | None]
@@ -210,6 +237,14 @@ class Product:
 
     @staticmethod
     def from_doc(d: dict) -> Product:
-        return Product(id=d["id"], sku=d["sku"], name=d["name"], description=d.get("description"), unit=d.get("unit"),
-                       active=d["active"], version=d["version"], price_minor=d.get("price_minor"),
-                       currency=d.get("currency"))
+        return Product(
+            id=d["id"],
+            sku=d["sku"],
+            name=d["name"],
+            description=d.get("description"),
+            unit=d.get("unit"),
+            active=d["active"],
+            version=d["version"],
+            price_minor=d.get("price_minor"),
+            currency=d.get("currency"),
+        )

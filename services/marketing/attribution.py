@@ -8,6 +8,7 @@ campaigns the amount is split equally (in minor units; the remainder goes to the
 response), so campaign revenues add up to real revenue and nothing is counted twice. Revenue in
 a currency other than the campaign's is shown in `revenueByCurrency` but not in `revenue`/`roi`
 (no exchange rates yet)."""
+
 from __future__ import annotations
 
 from services.common.envelope import Envelope
@@ -56,12 +57,23 @@ async def on_deal_won(store: Store, e: Envelope) -> None:
     won_at = d.get("won_at") or e.occurred_at
     key, value = who
     responses = await store.find_all(
-        "members", {"$and": [{key: value}, {"status": "responded"}, {"responded_at": {"$lte": won_at}}]},
-        sort=[("responded_at", 1)])
+        "members",
+        {"$and": [{key: value}, {"status": "responded"}, {"responded_at": {"$lte": won_at}}]},
+        sort=[("responded_at", 1)],
+    )
     for cid, share in split_equally(int(amount), credited_campaigns(responses)):
         try:
-            await store.insert("attributions", {
-                "id": f"{d['id']}:{cid}", "campaign_id": cid, "deal_id": d["id"], "currency": currency,
-                "amount_minor": share, "won_at": won_at, "rule": RULE})
+            await store.insert(
+                "attributions",
+                {
+                    "id": f"{d['id']}:{cid}",
+                    "campaign_id": cid,
+                    "deal_id": d["id"],
+                    "currency": currency,
+                    "amount_minor": share,
+                    "won_at": won_at,
+                    "rule": RULE,
+                },
+            )
         except DuplicateKeyError:
             pass  # redelivered event

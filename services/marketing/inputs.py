@@ -1,4 +1,5 @@
 """Marketing's inputs and payloads."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,9 @@ class CreateCampaignInput:
 class RecordCampaignCostInput:
     id: strawberry.ID
     expected_version: int
-    cost: decimal.Decimal = strawberry.field(description="The campaign's total cost so far (replaces the previous figure).")
+    cost: decimal.Decimal = strawberry.field(
+        description="The campaign's total cost so far (replaces the previous figure)."
+    )
 
 
 @strawberry.input

@@ -1,4 +1,5 @@
 """Marketing's mutations: input → domain rule → store, with events and audit in the same write."""
+
 from __future__ import annotations
 
 import strawberry
@@ -31,11 +32,23 @@ class Mutation:
     @payload_errors(CampaignPayload)
     async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload | None:
         c = info.context
-        body = {"id": new_id(), **domain.new_campaign(
-            name=input.name, channel=input.channel, currency=input.currency, budget=input.budget, cost=input.cost,
-            starts_on=input.starts_on, ends_on=input.ends_on)}
-        doc = await c.store.insert("campaigns", body, events=[
-            events.campaign_created(body), c.audit("created", "Campaign", body["id"], diff(None, body))])
+        body = {
+            "id": new_id(),
+            **domain.new_campaign(
+                name=input.name,
+                channel=input.channel,
+                currency=input.currency,
+                budget=input.budget,
+                cost=input.cost,
+                starts_on=input.starts_on,
+                ends_on=input.ends_on,
+            ),
+        }
+        doc = await c.store.insert(
+            "campaigns",
+            body,
+            events=[events.campaign_created(body), c.audit("created", "Campaign", body["id"], diff(None, body))],
+        )
         return CampaignPayload(campaign=Campaign.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
@@ -45,9 +58,12 @@ class Mutation:
         current = await c.referenced("campaigns", input.id, "campaign", "id", code=ErrorCode.NOT_FOUND)
         cost, _ = parse_money(input.cost, current["currency"], "cost")
         doc = await c.store.mutate(
-            "campaigns", str(input.id), c.guarded("campaigns", lambda d: {**d, "cost_minor": cost}),
+            "campaigns",
+            str(input.id),
+            c.guarded("campaigns", lambda d: {**d, "cost_minor": cost}),
             expected_version=input.expected_version,
-            events=lambda old, new: [c.audit("updated", "Campaign", new["id"], diff(old, new))])
+            events=lambda old, new: [c.audit("updated", "Campaign", new["id"], diff(old, new))],
+        )
         return CampaignPayload(campaign=Campaign.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
@@ -59,22 +75,31 @@ class Mutation:
         known = {i: d for i, d in (await c.store.get_many("ref_contacts", ids)).items() if c.visible("ref_contacts", d)}
         missing = [i for i in ids if i not in known]
         if missing:
-            raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"unknown contacts: {', '.join(missing[:10])}",
-                             ["input", "contactIds"])
+            raise InputError(
+                ErrorCode.UNKNOWN_REFERENCE, f"unknown contacts: {', '.join(missing[:10])}", ["input", "contactIds"]
+            )
         added = 0
         for cid in ids:
-            member = {"id": domain.member_id(campaign["id"], cid), "campaign_id": campaign["id"], "contact_id": cid,
-                      "company_id": known[cid].get("company_id"), "status": domain.MemberStatus.TARGETED.value}
+            member = {
+                "id": domain.member_id(campaign["id"], cid),
+                "campaign_id": campaign["id"],
+                "contact_id": cid,
+                "company_id": known[cid].get("company_id"),
+                "status": domain.MemberStatus.TARGETED.value,
+            }
             try:
-                await c.store.insert("members", member, events=[
-                    c.audit("created", "CampaignMember", member["id"], diff(None, member))])
+                await c.store.insert(
+                    "members", member, events=[c.audit("created", "CampaignMember", member["id"], diff(None, member))]
+                )
                 added += 1
             except DuplicateKeyError:
                 pass  # already a member
         return AddMembersPayload(campaign=Campaign.from_doc(campaign), added=added)
 
-    @strawberry.mutation(description="A contact responded (replied, registered, filled in a form...). Adds them as a member if needed.",
-                         extensions=allow(ADMIN, MARKETING, SALES))
+    @strawberry.mutation(
+        description="A contact responded (replied, registered, filled in a form...). Adds them as a member if needed.",
+        extensions=allow(ADMIN, MARKETING, SALES),
+    )
     @payload_errors(ResponsePayload)
     async def record_response(self, info: Info, input: RecordResponseInput) -> ResponsePayload | None:
         c = info.context
@@ -85,9 +110,13 @@ class Mutation:
         domain.check_response_time(at, now_iso())
         mid = domain.member_id(campaign["id"], contact["id"])
         doc = await c.store.mutate(
-            "members", mid,
+            "members",
+            mid,
             lambda d: domain.responded(d, campaign_id=campaign["id"], contact=contact, response=response, at=at),
             create=True,
-            events=lambda old, new: [events.member_responded(campaign, new),
-                                     c.audit("updated" if old else "created", "CampaignMember", mid, diff(old, new))])
+            events=lambda old, new: [
+                events.member_responded(campaign, new),
+                c.audit("updated" if old else "created", "CampaignMember", mid, diff(old, new)),
+            ],
+        )
         return ResponsePayload(member=CampaignMember.from_doc(doc))

@@ -1,5 +1,6 @@
 """Who sees which marketing rows (services/common/authz.py): marketing is staff work, all of it;
 partners and customers see none of it."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

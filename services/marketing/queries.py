@@ -1,4 +1,5 @@
 """Marketing's root queries."""
+
 from __future__ import annotations
 
 import strawberry
@@ -17,8 +18,16 @@ class Query:
         return await info.context.one("campaigns", id, Campaign.from_doc)
 
     @strawberry.field(extensions=allow(STAFF))
-    async def campaigns(self, info: Info, first: int | None = None, after: str | None = None,
-                        channel: Channel | None = None) -> Connection[Campaign] | None:
+    async def campaigns(
+        self, info: Info, first: int | None = None, after: str | None = None, channel: Channel | None = None
+    ) -> Connection[Campaign] | None:
         c = info.context
-        return await paginate(c.store, "campaigns", c.scoped("campaigns", {"channel": channel.value} if channel else {}),
-                              [("created_at", -1)], first, after, Campaign.from_doc)
+        return await paginate(
+            c.store,
+            "campaigns",
+            c.scoped("campaigns", {"channel": channel.value} if channel else {}),
+            [("created_at", -1)],
+            first,
+            after,
+            Campaign.from_doc,
+        )

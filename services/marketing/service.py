@@ -1,5 +1,6 @@
 """Marketing: campaigns on every channel, their members (contacts) and responses, and the money:
 cost against the revenue the campaign produced (the attribution rule: attribution.py)."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

@@ -1,4 +1,5 @@
 """Marketing's GraphQL types: campaigns with their money, members, and the `Contact` extension."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,12 @@ def revenue_of(info: Info, campaign_id: str):
     c = info.context
 
     async def load(ids: list[str]) -> list[dict[str, int]]:
-        rows = await c.store.group("attributions", ["campaign_id", "currency"], sums=["amount_minor"],
-                                   flt=c.scoped("attributions", {"campaign_id": {"$in": ids}}))
+        rows = await c.store.group(
+            "attributions",
+            ["campaign_id", "currency"],
+            sums=["amount_minor"],
+            flt=c.scoped("attributions", {"campaign_id": {"$in": ids}}),
+        )
         out: dict[str, dict[str, int]] = {i: {} for i in ids}
         for r in rows:
             out[r["key"]["campaign_id"]][r["key"]["currency"]] = int(r["sum"]["amount_minor"])
@@ -55,8 +60,9 @@ class Campaign:
     def cost(self) -> Money | None:
         return Money.from_minor(self.cost_minor, self.currency)
 
-    @strawberry.field(description="Won-deal revenue attributed to this campaign, in the campaign's currency.",
-                      extensions=allow(STAFF))
+    @strawberry.field(
+        description="Won-deal revenue attributed to this campaign, in the campaign's currency.", extensions=allow(STAFF)
+    )
     async def revenue(self, info: Info) -> Money | None:
         return Money.from_minor((await revenue_of(info, str(self.id))).get(self.currency, 0), self.currency)
 
@@ -65,34 +71,45 @@ class Campaign:
         rows = await revenue_of(info, str(self.id))
         return [m for k, v in sorted(rows.items()) if (m := Money.from_minor(v, k)) is not None]
 
-    @strawberry.field(description="(revenue − cost) / cost; null while the campaign has no cost.",
-                      extensions=allow(STAFF))
+    @strawberry.field(
+        description="(revenue − cost) / cost; null while the campaign has no cost.", extensions=allow(STAFF)
+    )
     async def roi(self, info: Info) -> float | None:
         if not self.cost_minor:
             return None
         return roi((await revenue_of(info, str(self.id))).get(self.currency, 0), self.cost_minor)
 
     @strawberry.field(extensions=allow(STAFF))
-    async def members(self, info: Info, first: int | None = None, after: str | None = None,
-                      status: MemberStatus | None = None) -> Connection[CampaignMember] | None:
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None, status: MemberStatus | None = None
+    ) -> Connection[CampaignMember] | None:
         c = info.context
         flt = all_of({"campaign_id": str(self.id)}, {"status": status.value} if status else None)
-        return await paginate(c.store, "members", c.scoped("members", flt), [("created_at", 1)], first, after,
-                              CampaignMember.from_doc)
+        return await paginate(
+            c.store, "members", c.scoped("members", flt), [("created_at", 1)], first, after, CampaignMember.from_doc
+        )
 
     @strawberry.field(extensions=allow(STAFF))
     async def response_count(self, info: Info) -> int | None:
         c = info.context
-        return await c.store.count("members", c.scoped("members", all_of(
-            {"campaign_id": str(self.id)}, {"status": domain.MemberStatus.RESPONDED.value})))
+        return await c.store.count(
+            "members",
+            c.scoped("members", all_of({"campaign_id": str(self.id)}, {"status": domain.MemberStatus.RESPONDED.value})),
+        )
 
     @staticmethod
     def from_doc(d: dict) -> Campaign:
         return Campaign(
-            id=d["id"], name=d["name"], channel=Channel(d["channel"]), currency=d["currency"],
-            starts_on=parse_date(d.get("starts_on")), ends_on=parse_date(d.get("ends_on")),
-            version=d["version"], created_at=parse_ts(d["created_at"]),
-            budget_minor=d.get("budget_minor"), cost_minor=d.get("cost_minor") or 0,
+            id=d["id"],
+            name=d["name"],
+            channel=Channel(d["channel"]),
+            currency=d["currency"],
+            starts_on=parse_date(d.get("starts_on")),
+            ends_on=parse_date(d.get("ends_on")),
+            version=d["version"],
+            created_at=parse_ts(d["created_at"]),
+            budget_minor=d.get("budget_minor"),
+            cost_minor=d.get("cost_minor") or 0,
         )
 
     @classmethod
@@ -118,8 +135,13 @@ class CampaignMember:
 
     @staticmethod
     def from_doc(d: dict) -> CampaignMember:
-        return CampaignMember(status=MemberStatus(d["status"]), responded_at=parse_ts(d.get("responded_at")),
-                              response=d.get("response"), campaign_id=d["campaign_id"], contact_id=d["contact_id"])
+        return CampaignMember(
+            status=MemberStatus(d["status"]),
+            responded_at=parse_ts(d.get("responded_at")),
+            response=d.get("response"),
+            campaign_id=d["campaign_id"],
+            contact_id=d["contact_id"],
+        )
 
 
 @strawberry.federation.type(keys=["id"])
@@ -131,8 +153,16 @@ class Contact:
         return cls(id=id)
 
     @strawberry.field(description="Campaigns this person was targeted by or responded to.", extensions=allow(STAFF))
-    async def campaigns(self, info: Info, first: int | None = None,
-                        after: str | None = None) -> Connection[CampaignMember] | None:
+    async def campaigns(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CampaignMember] | None:
         c = info.context
-        return await paginate(c.store, "members", c.scoped("members", {"contact_id": str(self.id)}),
-                              [("created_at", -1)], first, after, CampaignMember.from_doc)
+        return await paginate(
+            c.store,
+            "members",
+            c.scoped("members", {"contact_id": str(self.id)}),
+            [("created_at", -1)],
+            first,
+            after,
+            CampaignMember.from_doc,
+        )

@@ -1,5 +1,6 @@
 """Support's plain rules (no strawberry import): ticket states and who may write what.
 Unit-tested in tests/unit/test_support_domain.py."""
+
 from __future__ import annotations
 
 from enum import Enum

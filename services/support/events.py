@@ -1,6 +1,7 @@
 """Support's published events (docs/events.md) and its consumers. Deals keeps account health and
 contacts the timeline from `support.ticket.*`; support keeps replicas of contacts' companies and
 people to validate references without calling another service."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -18,8 +19,20 @@ TICKET_COMMENTED = "support.ticket.commented"
 
 
 def ticket_snapshot(d: dict) -> dict:
-    return {k: d.get(k) for k in ("id", "version", "company_id", "contact_id", "subject", "priority", "status",
-                                  "resolution", "resolved_at")}
+    return {
+        k: d.get(k)
+        for k in (
+            "id",
+            "version",
+            "company_id",
+            "contact_id",
+            "subject",
+            "priority",
+            "status",
+            "resolution",
+            "resolved_at",
+        )
+    }
 
 
 def opened(ticket: dict) -> Envelope:
@@ -31,16 +44,31 @@ def resolved(ticket: dict) -> Envelope:
 
 
 def commented(ticket: dict, comment: dict) -> Envelope:
-    return Envelope(TICKET_COMMENTED, ticket["id"], {
-        "id": comment["id"], "ticket_id": ticket["id"], "company_id": ticket["company_id"],
-        "contact_id": ticket.get("contact_id"), "internal": comment["internal"], "author_role": comment["author_role"]})
+    return Envelope(
+        TICKET_COMMENTED,
+        ticket["id"],
+        {
+            "id": comment["id"],
+            "ticket_id": ticket["id"],
+            "company_id": ticket["company_id"],
+            "contact_id": ticket.get("contact_id"),
+            "internal": comment["internal"],
+            "author_role": comment["author_role"],
+        },
+    )
 
 
 def subscriptions(service: Service) -> list[Subscription]:
     # the store is looked up per event: it exists only once the service has started
     return [
-        Subscription("companies", ["contacts.company.created", "contacts.company.updated"],
-                     lambda e: apply_snapshot(service.store, "ref_companies", e, ["name", "kind", "owner"])),
-        Subscription("contacts", ["contacts.contact.created", "contacts.contact.updated"],
-                     lambda e: apply_snapshot(service.store, "ref_contacts", e, ["name", "company_id", "email"])),
+        Subscription(
+            "companies",
+            ["contacts.company.created", "contacts.company.updated"],
+            lambda e: apply_snapshot(service.store, "ref_companies", e, ["name", "kind", "owner"]),
+        ),
+        Subscription(
+            "contacts",
+            ["contacts.contact.created", "contacts.contact.updated"],
+            lambda e: apply_snapshot(service.store, "ref_contacts", e, ["name", "company_id", "email"]),
+        ),
     ]

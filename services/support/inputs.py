@@ -1,4 +1,5 @@
 """Support's inputs, filters and payloads."""
+
 from __future__ import annotations
 
 import strawberry
@@ -35,7 +36,9 @@ class ResolveTicketInput:
 class AddTicketCommentInput:
     ticket_id: strawberry.ID
     body: str
-    internal: bool = strawberry.field(default=False, description="An internal note, never shown to the customer (staff only).")
+    internal: bool = strawberry.field(
+        default=False, description="An internal note, never shown to the customer (staff only)."
+    )
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
 """Support's mutations: input → domain rule → store, with the ticket's events in the same write."""
+
 from __future__ import annotations
 
 import strawberry
@@ -19,8 +20,10 @@ from .types import Ticket, TicketComment
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Open a ticket. A customer opens tickets for its own company (and as its own contact).",
-                         extensions=allow(ADMIN, SUPPORT, SALES, CUSTOMER, scoped={CUSTOMER}))
+    @strawberry.mutation(
+        description="Open a ticket. A customer opens tickets for its own company (and as its own contact).",
+        extensions=allow(ADMIN, SUPPORT, SALES, CUSTOMER, scoped={CUSTOMER}),
+    )
     @payload_errors(TicketPayload)
     async def open_ticket(self, info: Info, input: OpenTicketInput) -> TicketPayload | None:
         c = info.context
@@ -28,17 +31,28 @@ class Mutation:
         subject = clean_text(input.subject, "subject", required=True)
         company_id = str(input.company_id)
         await c.referenced("ref_companies", company_id, "company", "companyId")
-        contact_id = domain.ticket_contact(str(input.contact_id) if input.contact_id else None,
-                                           own_contact=p.contact if p.role == CUSTOMER else None)
+        contact_id = domain.ticket_contact(
+            str(input.contact_id) if input.contact_id else None, own_contact=p.contact if p.role == CUSTOMER else None
+        )
         if contact_id:
             ref = await c.referenced("ref_contacts", contact_id, "contact", "contactId")
             if ref.get("company_id") != company_id:
                 raise InputError(ErrorCode.INVALID, "the contact does not work at this company", ["input", "contactId"])
-        body = {"id": new_id(), "company_id": company_id, "contact_id": contact_id, "subject": subject,
-                "description": clean_text(input.description, "description", max_len=domain.MAX_TEXT),
-                "priority": input.priority.value, "status": "open", "opened_by": p.sub}
-        doc = await c.store.insert("tickets", body, events=[
-            events.opened({**body, "version": 1}), c.audit("created", "Ticket", body["id"], diff(None, body))])
+        body = {
+            "id": new_id(),
+            "company_id": company_id,
+            "contact_id": contact_id,
+            "subject": subject,
+            "description": clean_text(input.description, "description", max_len=domain.MAX_TEXT),
+            "priority": input.priority.value,
+            "status": "open",
+            "opened_by": p.sub,
+        }
+        doc = await c.store.insert(
+            "tickets",
+            body,
+            events=[events.opened({**body, "version": 1}), c.audit("created", "Ticket", body["id"], diff(None, body))],
+        )
         return TicketPayload(ticket=Ticket.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(ADMIN, SUPPORT))
@@ -47,14 +61,19 @@ class Mutation:
         c = info.context
         resolution = clean_text(input.resolution, "resolution", required=True, max_len=domain.MAX_TEXT)
         doc = await c.store.mutate(
-            "tickets", str(input.id), c.guarded("tickets", lambda d: domain.resolved(d, resolution, now_iso())),
+            "tickets",
+            str(input.id),
+            c.guarded("tickets", lambda d: domain.resolved(d, resolution, now_iso())),
             expected_version=input.expected_version,
-            events=lambda old, new: [events.resolved(new), c.audit("updated", "Ticket", new["id"], diff(old, new))])
+            events=lambda old, new: [events.resolved(new), c.audit("updated", "Ticket", new["id"], diff(old, new))],
+        )
         return TicketPayload(ticket=Ticket.from_doc(doc))
 
-    @strawberry.mutation(description="Answer on a ticket. Customers comment publicly on their own tickets; staff may "
-                                     "add internal notes.",
-                         extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
+    @strawberry.mutation(
+        description="Answer on a ticket. Customers comment publicly on their own tickets; staff may "
+        "add internal notes.",
+        extensions=allow(TICKET_READERS, scoped={CUSTOMER}),
+    )
     @payload_errors(CommentPayload)
     async def add_ticket_comment(self, info: Info, input: AddTicketCommentInput) -> CommentPayload | None:
         c = info.context
@@ -62,9 +81,19 @@ class Mutation:
         ticket = await c.referenced("tickets", input.ticket_id, "ticket", "ticketId")
         body = clean_text(input.body, "body", required=True, max_len=domain.MAX_TEXT)
         domain.check_comment(internal=bool(input.internal), by_staff=p.is_staff)
-        doc = {"id": new_id(), "ticket_id": ticket["id"], "company_id": ticket["company_id"],
-               "contact_id": ticket.get("contact_id"), "body": body, "internal": bool(input.internal),
-               "author": p.sub, "author_role": p.role}
-        saved = await c.store.insert("ticket_comments", doc, events=[
-            events.commented(ticket, doc), c.audit("created", "TicketComment", doc["id"], diff(None, doc))])
+        doc = {
+            "id": new_id(),
+            "ticket_id": ticket["id"],
+            "company_id": ticket["company_id"],
+            "contact_id": ticket.get("contact_id"),
+            "body": body,
+            "internal": bool(input.internal),
+            "author": p.sub,
+            "author_role": p.role,
+        }
+        saved = await c.store.insert(
+            "ticket_comments",
+            doc,
+            events=[events.commented(ticket, doc), c.audit("created", "TicketComment", doc["id"], diff(None, doc))],
+        )
         return CommentPayload(comment=TicketComment.from_doc(saved), ticket=Ticket.from_doc(ticket))

@@ -1,6 +1,7 @@
 """Who sees which support rows (services/common/authz.py): staff see every ticket (support serves
 every client; the sales own-book limit is not applied to tickets); a customer sees its company's
 tickets, or only its own contact's when its token is bound to a contact, and never internal notes."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

@@ -3,6 +3,7 @@
 Extends `Company` and `Contact` with their tickets and open-ticket counts. Publishes
 `support.ticket.opened|resolved|commented`, from which deals keeps account health and contacts the
 timeline. Companies/contacts are validated against replicas fed by contacts' events."""
+
 from __future__ import annotations
 
 from services.common.auth import Principal

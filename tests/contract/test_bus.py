@@ -1,5 +1,6 @@
 """Bus contract and outbox/idempotency fault cases: every test runs on the in-process bus and on
 a real RabbitMQ."""
+
 from __future__ import annotations
 
 import asyncio
@@ -108,8 +109,9 @@ async def test_duplicate_delivery_applied_once(bus, tmp_path):
 
     async def handler(e):
         applied.append(e.id)
-        await store.mutate("totals", "won", lambda d: {"sum": (d or {}).get("sum", 0) + e.data["amount"]},
-                           event_id=e.id, create=True)
+        await store.mutate(
+            "totals", "won", lambda d: {"sum": (d or {}).get("sum", 0) + e.data["amount"]}, event_id=e.id, create=True
+        )
 
     await bus.subscribe(name, ["deals.deal.won"], idempotent(store, name, handler))
     e1, e2 = ev(amount=100), ev(amount=50)
@@ -130,8 +132,13 @@ async def test_crash_between_apply_and_record_applies_once(tmp_path):
     e = ev(amount=70)
 
     async def apply(event):
-        await store.mutate("totals", "won", lambda d: {"sum": (d or {}).get("sum", 0) + event.data["amount"]},
-                           event_id=event.id, create=True)
+        await store.mutate(
+            "totals",
+            "won",
+            lambda d: {"sum": (d or {}).get("sum", 0) + event.data["amount"]},
+            event_id=event.id,
+            create=True,
+        )
 
     await apply(e)  # applied; "crash" before idempotent() recorded it
     await idempotent(store, "s", apply)(e)  # redelivery
@@ -183,7 +190,7 @@ async def test_crash_after_publish_before_clear_redelivers_and_consumer_dedups(b
     e = ev()
     await producer.insert("deals", {"id": "d1"}, events=[e])
     # the relay published but crashed before clearing the outbox
-    (coll, raw), = await producer.pending_outbox()
+    ((_coll, raw),) = await producer.pending_outbox()
     await bus.publish(Envelope.from_dict(raw["_outbox"][0]))
     relay = OutboxRelay(producer, bus, interval=0.05)
     await relay.drain()
@@ -204,8 +211,8 @@ async def test_rabbitmq_restarted_mid_stream_loses_nothing(tmp_path):
     import subprocess
     import uuid
 
-    from tests.conftest import delete_rabbit_objects, need
     from services.common.bus.rabbit import RabbitBus
+    from tests.conftest import delete_rabbit_objects, need
 
     url = need("AMQP_URL", "RabbitMQ")
     ctl = os.environ.get("TURNKEY_RABBITMQCTL")

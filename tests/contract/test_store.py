@@ -1,4 +1,5 @@
 """Store contract: every test runs on SQLite and on a real MongoDB-wire server (FerretDB in CI)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -82,9 +83,15 @@ async def test_unset_and_delete(store):
 @pytest.fixture
 async def seeded(store):
     rows = [
-        {"id": f"d{i:02d}", "title": f"Deal {i}", "stage": ["lead", "proposal", "won"][i % 3],
-         "amount": i * 10, "owner": {"name": "ann" if i % 2 else "bob"}, "closed": i % 4 == 0,
-         **({"note": "x"} if i < 5 else {})}
+        {
+            "id": f"d{i:02d}",
+            "title": f"Deal {i}",
+            "stage": ["lead", "proposal", "won"][i % 3],
+            "amount": i * 10,
+            "owner": {"name": "ann" if i % 2 else "bob"},
+            "closed": i % 4 == 0,
+            **({"note": "x"} if i < 5 else {}),
+        }
         for i in range(20)
     ]
     for r in rows:
@@ -280,8 +287,8 @@ async def test_relay_clearing_the_outbox_never_makes_a_versioned_write_conflict(
     write with the right expected_version must succeed even while the relay is clearing."""
     for round_ in range(10):
         doc = await store.insert("deals", {"n": 0}, events=[Envelope("deals.deal.created", "x", {})])
-        (coll, raw), = [p for p in await store.pending_outbox(500) if p[1]["_id"] == doc["id"]]
-        cleared, updated = await asyncio.gather(
+        ((coll, raw),) = [p for p in await store.pending_outbox(500) if p[1]["_id"] == doc["id"]]
+        _cleared, updated = await asyncio.gather(
             store.clear_outbox(coll, raw, {e["id"] for e in raw["_outbox"]}),
             store.update("deals", doc["id"], {"n": 1}, expected_version=1),
         )

@@ -1,11 +1,10 @@
 """The whole CRM through the real Hive Gateway: four services (real HTTP servers) and the gateway
 process, with demo data. Two legs: embedded (SQLite + in-process bus) and servers (FerretDB +
 RabbitMQ; fails under CI=true when they are missing)."""
+
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 import uuid
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from devtools.demo import seed
-from devtools.stack import GATEWAY_DIR, SERVICE_CLASSES, Stack, free_port
+from devtools.stack import SERVICE_CLASSES, Stack, free_port
 from tests.conftest import delete_rabbit_objects, need, need_gateway
 
 
@@ -26,9 +25,14 @@ async def crm(request, tmp_path_factory):
         kw["mongodb_url"] = need("MONGODB_URL", "MongoDB-wire server")
         kw["exchange"] = f"test.{uuid.uuid4().hex[:8]}"
         kw["db_prefix"] = f"test_{uuid.uuid4().hex[:8]}"
-    stack = Stack(data_dir=tmp_path_factory.mktemp(f"crm-{request.param}"),
-                  ports={n: free_port() for n in SERVICE_CLASSES}, gateway_port=free_port(),
-                  relay_interval=0.05, gateway_env=NO_RATE_LIMIT, **kw)
+    stack = Stack(
+        data_dir=tmp_path_factory.mktemp(f"crm-{request.param}"),
+        ports={n: free_port() for n in SERVICE_CLASSES},
+        gateway_port=free_port(),
+        relay_interval=0.05,
+        gateway_env=NO_RATE_LIMIT,
+        **kw,
+    )
     await stack.start()
     try:
         stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)
@@ -100,8 +104,14 @@ async def as_role(crm):
     """`await as_role("partner", company=id)` → a gateway Client with that identity."""
     made: list[Client] = []
 
-    def make(role: str, sub: str | None = None, *, company: str | None = None, contact: str | None = None,
-             url: str | None = None) -> Client:
+    def make(
+        role: str,
+        sub: str | None = None,
+        *,
+        company: str | None = None,
+        contact: str | None = None,
+        url: str | None = None,
+    ) -> Client:
         c = Client(url or crm.gateway_url, crm.mint(role, sub, company=company, contact=contact))
         made.append(c)
         return c
@@ -121,4 +131,3 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(interval)
-

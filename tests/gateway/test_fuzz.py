@@ -8,6 +8,7 @@ the audit log, which records every write of every service through the outbox.
 
 The number of examples per case is TURNKEY_FUZZ_EXAMPLES (default 60); each test prints how many
 requests it sent, how many were rejected and how many changed something (`pytest -s`)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,13 @@ TALLY: Counter = Counter()
 async def fuzz_stack(tmp_path_factory):
     """A CRM of its own (embedded), so that what the fuzzer creates cannot disturb other tests."""
     _need_gateway()
-    stack = Stack(data_dir=tmp_path_factory.mktemp("fuzz"), ports={n: free_port() for n in SERVICE_CLASSES},
-                  gateway_port=free_port(), relay_interval=0.05, gateway_env=NO_RATE_LIMIT)
+    stack = Stack(
+        data_dir=tmp_path_factory.mktemp("fuzz"),
+        ports={n: free_port() for n in SERVICE_CLASSES},
+        gateway_port=free_port(),
+        relay_interval=0.05,
+        gateway_env=NO_RATE_LIMIT,
+    )
     await stack.start()
     try:
         stack.ids = await seed(stack.gateway_url, stack.settle, stack.mint)
@@ -61,9 +67,27 @@ async def fuzz_stack(tmp_path_factory):
 def hostile_text():
     return st.one_of(
         st.text(max_size=40),
-        st.sampled_from(["", " ", "\x00", "' OR 1=1 --", '{"$gt": ""}', "$where", "../../etc/passwd", "NaN",
-                         "Infinity", "-0", "1e400", "9" * 40, "<script>alert(1)</script>", "\u202e", "😀" * 50,
-                         "01M8BQP9VNAZGQXHG5P5R9MA6C", "a" * 5000]),
+        st.sampled_from(
+            [
+                "",
+                " ",
+                "\x00",
+                "' OR 1=1 --",
+                '{"$gt": ""}',
+                "$where",
+                "../../etc/passwd",
+                "NaN",
+                "Infinity",
+                "-0",
+                "1e400",
+                "9" * 40,
+                "<script>alert(1)</script>",
+                "\u202e",
+                "😀" * 50,
+                "01M8BQP9VNAZGQXHG5P5R9MA6C",
+                "a" * 5000,
+            ]
+        ),
     )
 
 
@@ -100,20 +124,29 @@ def with_errors(document: str) -> str:
         doc = parse(document)
     except GraphQLError:
         return document  # invalid on purpose (NEGATIVE mode): send as generated
-    extra = FieldNode(name=NameNode(value="errors"), arguments=(), directives=(),
-                      selection_set=SelectionSetNode(selections=(FieldNode(name=NameNode(value="code"),
-                                                                           arguments=(), directives=()),)))
+    extra = FieldNode(
+        name=NameNode(value="errors"),
+        arguments=(),
+        directives=(),
+        selection_set=SelectionSetNode(
+            selections=(FieldNode(name=NameNode(value="code"), arguments=(), directives=()),)
+        ),
+    )
     from dataclasses import replace  # graphql-core's AST nodes are frozen dataclasses
 
     def add(sel):
         if isinstance(sel, FieldNode) and sel.selection_set is not None:
-            return replace(sel, selection_set=replace(sel.selection_set,
-                                                      selections=(*sel.selection_set.selections, extra)))
+            return replace(
+                sel, selection_set=replace(sel.selection_set, selections=(*sel.selection_set.selections, extra))
+            )
         return sel
 
     definitions = tuple(
         replace(d, selection_set=replace(d.selection_set, selections=tuple(add(x) for x in d.selection_set.selections)))
-        if isinstance(d, OperationDefinitionNode) else d for d in doc.definitions)
+        if isinstance(d, OperationDefinitionNode)
+        else d
+        for d in doc.definitions
+    )
     return print_ast(replace(doc, definitions=definitions))
 
 
@@ -125,20 +158,25 @@ def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
     fields = sorted(f for f in root.fields if mode is gql_st.Mode.POSITIVE or root.fields[f].args)
     make = gql_st.mutations if kind == "mutation" else gql_st.queries
     strategy = st.sampled_from(fields).flatmap(
-        lambda f: make(schema, fields=[f], custom_scalars=CUSTOM_SCALARS, mode=mode))
+        lambda f: make(schema, fields=[f], custom_scalars=CUSTOM_SCALARS, mode=mode)
+    )
     tally: Counter = Counter()
     http = httpx.Client(timeout=30)
 
     def audit_count() -> int:
         asyncio.run_coroutine_threadsafe(stack.settle(), loop).result(60)
-        r = http.post(stack.gateway_url, json={"query": "{ auditLog { totalCount } }"},
-                      headers={"authorization": f"Bearer {admin}"})
+        r = http.post(
+            stack.gateway_url,
+            json={"query": "{ auditLog { totalCount } }"},
+            headers={"authorization": f"Bearer {admin}"},
+        )
         return r.json()["data"]["auditLog"]["totalCount"]
 
     before = [audit_count() if kind == "mutation" else 0]
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck)
+    )
     @given(strategy)
     def case(document: str) -> None:
         if kind == "mutation":
@@ -181,4 +219,3 @@ async def test_generated_requests(fuzz_stack, role, kind, mode):
     TALLY["rejected"] += tally["rejected"]
     TALLY["changed"] += tally["changed"]
     assert tally["requests"] >= min(EXAMPLES, 10)
-

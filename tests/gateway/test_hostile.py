@@ -2,6 +2,7 @@
 on depth, aliases, tokens, cost, batches, body size and page size; introspection and persisted
 documents outside development; rate limits per identity; concurrent identical requests of two
 partners. Every refusal is a clear GraphQL error, never a 5xx, and changes nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,12 @@ from tests.gateway.conftest import Client, codes
 
 async def test_gateway_refuses_requests_without_a_valid_token(crm):
     async with httpx.AsyncClient(timeout=10) as c:
-        for headers in ({}, {"authorization": "Bearer nope"}, {"x-role": "admin"},
-                        {"authorization": "Bearer " + crm.mint("admin", "x", ttl="-1m")}):
+        for headers in (
+            {},
+            {"authorization": "Bearer nope"},
+            {"x-role": "admin"},
+            {"authorization": "Bearer " + crm.mint("admin", "x", ttl="-1m")},
+        ):
             r = await c.post(crm.gateway_url, json={"query": "{ companies { totalCount } }"}, headers=headers)
             assert r.status_code == 401, (headers, r.text)
             body = r.json()
@@ -43,7 +48,7 @@ async def test_document_limits(gw):
         "directives": "{ me { role " + " ".join(["@include(if: true)"] * 21) + " } }",
         "tokens": "{ me { " + " ".join(["role"] * 2100) + " } }",
         "cost": "{ companies(first: 100) { edges { node { contacts(first: 100) { edges { node { deals(first: 100) "
-                "{ edges { node { id } } } } } } } } } }",
+        "{ edges { node { id } } } } } } } } } }",
     }
     for name, query in cases.items():
         r = await gw.raw(query)
@@ -52,8 +57,10 @@ async def test_document_limits(gw):
         assert body.get("errors") and not body.get("data"), (name, body)
         assert "stack" not in json.dumps(body).lower(), (name, body)
     # a normal page with nested fields is well inside the limits
-    await gw.ok("{ companies(first: 100) { edges { node { name contacts(first: 10) { edges { node { name "
-                "deals(first: 10) { totalCount } } } } } } } }")
+    await gw.ok(
+        "{ companies(first: 100) { edges { node { name contacts(first: 10) { edges { node { name "
+        "deals(first: 10) { totalCount } } } } } } } }"
+    )
 
 
 async def test_page_size_batches_and_body_size(gw):
@@ -70,8 +77,11 @@ async def test_subgraphs_have_their_own_limits(crm):
     """Reached directly with a valid token, a subgraph still refuses what the gateway would."""
     token = crm.mint("admin", "x")
     async with httpx.AsyncClient(timeout=10, headers={"authorization": f"Bearer {token}"}) as c:
-        for query in (nested(8), "{ " + " ".join(f"a{i}: me {{ role }}" for i in range(61)) + " }",
-                      "{ me { " + " ".join(["role"] * 5100) + " } }"):
+        for query in (
+            nested(8),
+            "{ " + " ".join(f"a{i}: me {{ role }}" for i in range(61)) + " }",
+            "{ me { " + " ".join(["role"] * 5100) + " } }",
+        ):
             r = await c.post(crm.service_url("contacts"), json={"query": query})
             assert r.status_code < 500 and r.json().get("errors") and not r.json().get("data"), r.text[:300]
 
@@ -81,8 +91,12 @@ async def production_gateways(crm):
     """Two more gateways over the same subgraphs, configured as in production with low rate
     limits: the default (portal roles run persisted documents only) and one that lets portal
     roles send their own documents (so that the introspection rule itself is seen)."""
-    prod = {"TURNKEY_ENV": "production", "TURNKEY_RATE_LIMIT": "40", "TURNKEY_PORTAL_RATE_LIMIT": "8",
-            "TURNKEY_RATE_WINDOW_SECONDS": "60"}
+    prod = {
+        "TURNKEY_ENV": "production",
+        "TURNKEY_RATE_LIMIT": "40",
+        "TURNKEY_PORTAL_RATE_LIMIT": "8",
+        "TURNKEY_RATE_WINDOW_SECONDS": "60",
+    }
     started = []
     try:
         for extra in ({}, {"TURNKEY_PORTAL_PERSISTED_ONLY": "false"}):
@@ -115,7 +129,9 @@ async def test_production_introspection_persisted_documents_and_rate_limits(crm,
             assert not body.get("data") and "introspection" in body["errors"][0]["message"].lower(), body
             body = (await p2.post(open_url, json={"query": '{ __type(name: "Deal") { name } }'})).json()
             assert not body.get("data") and "introspection" in body["errors"][0]["message"].lower(), body
-            assert (await p2.post(open_url, json={"query": "{ me { role } }"})).json() == {"data": {"me": {"role": "partner"}}}
+            assert (await p2.post(open_url, json={"query": "{ me { role } }"})).json() == {
+                "data": {"me": {"role": "partner"}}
+            }
         # no "did you mean" outside development
         body = (await staff.raw("{ companys { totalCount } }")).json()
         assert body["errors"] and "Did you mean" not in body["errors"][0]["message"]
@@ -152,11 +168,15 @@ async def test_subgraph_introspection_is_off_for_portal_roles_outside_developmen
         partner = crm.mint("partner", "tom", company=crm.ids["kestrel"])
         async with httpx.AsyncClient(timeout=10) as c:
             for query in (INTROSPECT, "{ _service { sdl } }", '{ __type(name: "Deal") { fields { name } } }'):
-                r = await c.post(crm.service_url("deals"), json={"query": query},
-                                 headers={"authorization": f"Bearer {partner}"})
+                r = await c.post(
+                    crm.service_url("deals"), json={"query": query}, headers={"authorization": f"Bearer {partner}"}
+                )
                 assert r.status_code < 500 and not r.json().get("data"), r.text[:200]
-            r = await c.post(crm.service_url("deals"), json={"query": "{ _service { sdl } }"},
-                             headers={"authorization": f"Bearer {crm.mint('admin', 'x')}"})
+            r = await c.post(
+                crm.service_url("deals"),
+                json={"query": "{ _service { sdl } }"},
+                headers={"authorization": f"Bearer {crm.mint('admin', 'x')}"},
+            )
             assert "type Deal" in r.json()["data"]["_service"]["sdl"]
     finally:
         svc.settings = saved
@@ -175,7 +195,6 @@ async def test_concurrent_identical_requests_of_two_partners_are_not_shared(crm,
         assert {e["node"]["partnerId"] for e in data["deals"]["edges"]} == {expected}
 
 
-
 async def test_gateway_refuses_the_same_forged_tokens_as_the_subgraphs(crm):
     """Every forgery of tests/unit/test_auth.py is stopped at the gateway already (401), so no
     subgraph is even asked."""
@@ -183,7 +202,8 @@ async def test_gateway_refuses_the_same_forged_tokens_as_the_subgraphs(crm):
 
     async with httpx.AsyncClient(timeout=10) as c:
         for name, header in bad_tokens(crm.settings("contacts")).items():
-            r = await c.post(crm.gateway_url, json={"query": "{ me { role } }"},
-                             headers={"authorization": header} if header else {})
+            r = await c.post(
+                crm.gateway_url, json={"query": "{ me { role } }"}, headers={"authorization": header} if header else {}
+            )
             assert r.status_code == 401, (name, r.text)
             assert codes(r.json()) == ["UNAUTHENTICATED"], (name, r.text)

@@ -1,6 +1,7 @@
 """Security through the real gateway (docs/security.md): the role matrix for every root field of
 the supergraph, cross-partner and cross-customer leak attempts by every path, subgraphs refusing
 requests without a valid token, the audit log."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,28 +38,57 @@ SAMPLES: dict[str, tuple[str, dict]] = {
     "Query.ticket": ("query($id: ID!) { ticket(id: $id) { id } }", {"id": "@bim"}),
     "Query.tickets": ("{ tickets(first: 1) { totalCount } }", {}),
     "Mutation.createCompany": ('mutation { createCompany(input: {name: "  "}) { errors { code } } }', {}),
-    "Mutation.updateCompany": ('mutation { updateCompany(input: {id: "nope", expectedVersion: 1}) { errors { code } } }', {}),
-    "Mutation.createContact": ('mutation { createContact(input: {firstName: "", lastName: ""}) { errors { code } } }', {}),
-    "Mutation.updateContact": ('mutation { updateContact(input: {id: "nope", expectedVersion: 1}) { errors { code } } }', {}),
+    "Mutation.updateCompany": (
+        'mutation { updateCompany(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createContact": (
+        'mutation { createContact(input: {firstName: "", lastName: ""}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.updateContact": (
+        'mutation { updateContact(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
     "Mutation.logInteraction": ('mutation { logInteraction(input: {kind: CALL, title: ""}) { errors { code } } }', {}),
     "Mutation.createDeal": ('mutation { createDeal(input: {title: "", companyId: "nope"}) { errors { code } } }', {}),
-    "Mutation.moveDealStage": ('mutation { moveDealStage(input: {id: "nope", expectedVersion: 1, stageId: "won"}) '
-                               '{ errors { code } } }', {}),
-    "Mutation.createProduct": ('mutation { createProduct(input: {sku: "", name: "", listPrice: "1", currency: "EUR"}) '
-                               '{ errors { code } } }', {}),
-    "Mutation.updateProduct": ('mutation { updateProduct(input: {id: "nope", expectedVersion: 1}) { errors { code } } }', {}),
-    "Mutation.createCampaign": ('mutation { createCampaign(input: {name: "", channel: EMAIL, currency: "EUR"}) '
-                                '{ errors { code } } }', {}),
-    "Mutation.recordCampaignCost": ('mutation { recordCampaignCost(input: {id: "nope", expectedVersion: 1, cost: "1"}) '
-                                    '{ errors { code } } }', {}),
-    "Mutation.addCampaignMembers": ('mutation { addCampaignMembers(input: {campaignId: "nope", contactIds: []}) '
-                                    '{ errors { code } } }', {}),
-    "Mutation.recordResponse": ('mutation { recordResponse(input: {campaignId: "nope", contactId: "nope"}) '
-                                '{ errors { code } } }', {}),
+    "Mutation.moveDealStage": (
+        'mutation { moveDealStage(input: {id: "nope", expectedVersion: 1, stageId: "won"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createProduct": (
+        'mutation { createProduct(input: {sku: "", name: "", listPrice: "1", currency: "EUR"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.updateProduct": (
+        'mutation { updateProduct(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createCampaign": (
+        'mutation { createCampaign(input: {name: "", channel: EMAIL, currency: "EUR"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.recordCampaignCost": (
+        'mutation { recordCampaignCost(input: {id: "nope", expectedVersion: 1, cost: "1"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.addCampaignMembers": (
+        'mutation { addCampaignMembers(input: {campaignId: "nope", contactIds: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.recordResponse": (
+        'mutation { recordResponse(input: {campaignId: "nope", contactId: "nope"}) { errors { code } } }',
+        {},
+    ),
     "Mutation.openTicket": ('mutation { openTicket(input: {companyId: "nope", subject: ""}) { errors { code } } }', {}),
-    "Mutation.resolveTicket": ('mutation { resolveTicket(input: {id: "nope", expectedVersion: 1, resolution: ""}) '
-                               '{ errors { code } } }', {}),
-    "Mutation.addTicketComment": ('mutation { addTicketComment(input: {ticketId: "nope", body: ""}) { errors { code } } }', {}),
+    "Mutation.resolveTicket": (
+        'mutation { resolveTicket(input: {id: "nope", expectedVersion: 1, resolution: ""}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.addTicketComment": (
+        'mutation { addTicketComment(input: {ticketId: "nope", body: ""}) { errors { code } } }',
+        {},
+    ),
 }
 
 
@@ -80,8 +110,10 @@ def clients(crm, as_role) -> dict[str, Client]:
 async def root_fields(client: Client) -> list[str]:
     data = await client.ok("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
     s = data["__schema"]
-    return sorted([f"Query.{f['name']}" for f in s["queryType"]["fields"]] +
-                  [f"Mutation.{f['name']}" for f in s["mutationType"]["fields"]])
+    return sorted(
+        [f"Query.{f['name']}" for f in s["queryType"]["fields"]]
+        + [f"Mutation.{f['name']}" for f in s["mutationType"]["fields"]]
+    )
 
 
 async def test_role_matrix_for_every_root_field(crm, clients):
@@ -142,45 +174,59 @@ async def test_partner_cannot_reach_another_partners_records_by_any_path(crm, cl
     ids, p = crm.ids, clients["partner"]
     other_deal, other_client, other_lead = ids["fjord_deal"], ids["fjord_client"], ids["fjord_lead"]
     # direct fields: null, and no error that would tell "exists" from "never existed"
-    for q, v in [(DEAL_Q, {"id": other_deal}), ("query($id: ID!) { company(id: $id) { name } }", {"id": other_client}),
-                 ("query($id: ID!) { contact(id: $id) { email } }", {"id": other_lead}),
-                 ("query($id: ID!) { company(id: $id) { name } }", {"id": ids["nordhaven"]})]:
+    for q, v in [
+        (DEAL_Q, {"id": other_deal}),
+        ("query($id: ID!) { company(id: $id) { name } }", {"id": other_client}),
+        ("query($id: ID!) { contact(id: $id) { email } }", {"id": other_lead}),
+        ("query($id: ID!) { company(id: $id) { name } }", {"id": ids["nordhaven"]}),
+    ]:
         body = await p.body(q, v)
         assert body == {"data": {q.split("{")[1].split("(")[0].strip(): None}}, body
     # the same answer as for an id that never existed
     assert (await p.body(DEAL_Q, {"id": "01NEVEREXISTED0000000000000"})) == (await p.body(DEAL_Q, {"id": other_deal}))
     # filters
-    data = await p.ok("""query($c: ID!) { deals(filter: {companyId: $c}) { totalCount edges { node { id } } }
+    data = await p.ok(
+        """query($c: ID!) { deals(filter: {companyId: $c}) { totalCount edges { node { id } } }
                           byName: companies(filter: {name: "Aurland Hydro"}) { totalCount }
                           byPrefix: companies(filter: {namePrefix: "Aur"}) { totalCount }
                           byEmail: contacts(filter: {email: "kari@aurlandhydro.example"}) { totalCount }
                           byCompany: contacts(filter: {companyId: $c}) { totalCount }
                           byOwner: deals(filter: {owner: "sales.anna"}) { edges { node { partnerId } } } }""",
-                      {"c": other_client})
+        {"c": other_client},
+    )
     assert data["deals"] == {"totalCount": 0, "edges": []}
     assert data["byName"]["totalCount"] == data["byPrefix"]["totalCount"] == 0
     assert data["byEmail"]["totalCount"] == data["byCompany"]["totalCount"] == 0
     owned = [e["node"]["partnerId"] for e in data["byOwner"]["edges"]]  # sales.anna owns more than these
     assert owned and set(owned) == {ids["kestrel"]}
     # nested connections of its own company: its people, no deals of others
-    data = await p.ok("query($id: ID!) { company(id: $id) { contacts { totalCount } deals { totalCount } } }",
-                      {"id": ids["kestrel"]})
+    data = await p.ok(
+        "query($id: ID!) { company(id: $id) { contacts { totalCount } deals { totalCount } } }", {"id": ids["kestrel"]}
+    )
     assert data["company"]["contacts"]["totalCount"] == 1 and data["company"]["deals"]["totalCount"] == 0
     # references in mutation input: the same words as for a made-up id
     msgs = []
     for company in (other_client, "01NEVEREXISTED0000000000000"):
-        d = await p.ok("mutation($c: ID!) { createDeal(input: {title: \"Grab\", companyId: $c}) { deal { id } errors { code message } } }",
-                       {"c": company})
+        d = await p.ok(
+            'mutation($c: ID!) { createDeal(input: {title: "Grab", companyId: $c}) { deal { id } errors { code message } } }',
+            {"c": company},
+        )
         assert d["createDeal"]["deal"] is None and d["createDeal"]["errors"][0]["code"] == "UNKNOWN_REFERENCE"
         msgs.append(d["createDeal"]["errors"][0]["message"].replace(company, "<id>"))
-        d = await p.ok("mutation($c: ID!) { createContact(input: {firstName: \"A\", lastName: \"B\", companyId: $c}) "
-                       "{ contact { id } errors { code message } } }", {"c": company})
+        d = await p.ok(
+            'mutation($c: ID!) { createContact(input: {firstName: "A", lastName: "B", companyId: $c}) '
+            "{ contact { id } errors { code message } } }",
+            {"c": company},
+        )
         assert d["createContact"]["errors"][0]["code"] == "UNKNOWN_REFERENCE"
         msgs.append(d["createContact"]["errors"][0]["message"].replace(company, "<id>"))
     assert msgs[0] == msgs[2] and msgs[1] == msgs[3]
     # staff-only fields and aggregates
-    body = await p.body('query($id: ID!) { company(id: $id) { name health { level } timeline { totalCount } tickets { totalCount } } '
-                        'forecast(currency: "EUR") { total { amount } } }', {"id": ids["kestrel_client"]})
+    body = await p.body(
+        "query($id: ID!) { company(id: $id) { name health { level } timeline { totalCount } tickets { totalCount } } "
+        'forecast(currency: "EUR") { total { amount } } }',
+        {"id": ids["kestrel_client"]},
+    )
     assert body["data"] and body["data"]["company"]["name"] == "Solvik Timber AS", body
     assert body["data"]["company"]["health"] is None and body["data"]["company"]["timeline"] is None
     assert body["data"]["company"]["tickets"] is None and body["data"]["forecast"] is None
@@ -190,19 +236,27 @@ async def test_partner_cannot_reach_another_partners_records_by_any_path(crm, cl
 
 async def test_partner_duplicate_check_does_not_reveal_other_partners_leads(crm, clients):
     ids, p = crm.ids, clients["partner"]
-    d = await p.ok('mutation($c: ID!) { createContact(input: {firstName: "Kari", lastName: "Aurland", '
-                   'email: "kari@aurlandhydro.example", companyId: $c}) { contact { id partnerId owner lifecycle } '
-                   'errors { code message } } }', {"c": ids["kestrel_client"]})
+    d = await p.ok(
+        'mutation($c: ID!) { createContact(input: {firstName: "Kari", lastName: "Aurland", '
+        'email: "kari@aurlandhydro.example", companyId: $c}) { contact { id partnerId owner lifecycle } '
+        "errors { code message } } }",
+        {"c": ids["kestrel_client"]},
+    )
     assert d["createContact"]["errors"] == []
     c = d["createContact"]["contact"]
     assert c["partnerId"] == ids["kestrel"] and c["owner"] == "sales.anna" and c["lifecycle"] == "LEAD"
     # within its own leads the e-mail is unique again
-    d = await p.ok('mutation($c: ID!) { createContact(input: {firstName: "K", lastName: "A", '
-                   'email: "kari@aurlandhydro.example", companyId: $c}) { errors { code } } }', {"c": ids["kestrel_client"]})
+    d = await p.ok(
+        'mutation($c: ID!) { createContact(input: {firstName: "K", lastName: "A", '
+        'email: "kari@aurlandhydro.example", companyId: $c}) { errors { code } } }',
+        {"c": ids["kestrel_client"]},
+    )
     assert [e["code"] for e in d["createContact"]["errors"]] == ["DUPLICATE"]
     # a partner cannot set owner or kind, and cannot make a client or partner company
-    d = await p.ok('mutation { a: createCompany(input: {name: "X", kind: CLIENT}) { company { id } errors { code } } '
-                   'b: createCompany(input: {name: "Y", owner: "tom@kestrel"}) { company { id } errors { code } } }')
+    d = await p.ok(
+        'mutation { a: createCompany(input: {name: "X", kind: CLIENT}) { company { id } errors { code } } '
+        'b: createCompany(input: {name: "Y", owner: "tom@kestrel"}) { company { id } errors { code } } }'
+    )
     assert d["a"]["errors"][0]["code"] == d["b"]["errors"][0]["code"] == "NOT_ALLOWED"
     assert d["a"]["company"] is d["b"]["company"] is None
 
@@ -211,16 +265,23 @@ async def test_partner_deal_registration_carries_no_support_warnings(crm, client
     """createDeal tells staff about a client's open tickets; a partner must not learn them."""
     ids = crm.ids
     support, partner = clients["support"], clients["partner"]
-    await support.ok('mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Saw blade guard broken", '
-                     'priority: CRITICAL}) { ticket { id } } }', {"c": ids["kestrel_client"]})
+    await support.ok(
+        'mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Saw blade guard broken", '
+        "priority: CRITICAL}) { ticket { id } } }",
+        {"c": ids["kestrel_client"]},
+    )
     await crm.settle()
-    d = await partner.ok('mutation($c: ID!) { createDeal(input: {title: "Second line", companyId: $c, amount: "1000", '
-                         'currency: "EUR"}) { deal { id partnerId owner } warnings errors { code } } }',
-                         {"c": ids["kestrel_client"]})
+    d = await partner.ok(
+        'mutation($c: ID!) { createDeal(input: {title: "Second line", companyId: $c, amount: "1000", '
+        'currency: "EUR"}) { deal { id partnerId owner } warnings errors { code } } }',
+        {"c": ids["kestrel_client"]},
+    )
     assert d["createDeal"]["errors"] == [] and d["createDeal"]["warnings"] == []
     assert d["createDeal"]["deal"]["partnerId"] == ids["kestrel"]
-    d = await clients["sales"].ok('mutation($c: ID!) { createDeal(input: {title: "Direct offer", companyId: $c}) '
-                                  '{ warnings errors { code } } }', {"c": ids["kestrel_client"]})
+    d = await clients["sales"].ok(
+        'mutation($c: ID!) { createDeal(input: {title: "Direct offer", companyId: $c}) { warnings errors { code } } }',
+        {"c": ids["kestrel_client"]},
+    )
     assert d["createDeal"]["warnings"] == ["1 open critical ticket"]
     # the other partner still sees none of it
     data = await clients["partner2"].ok("{ deals { totalCount edges { node { title } } } }")
@@ -228,17 +289,26 @@ async def test_partner_deal_registration_carries_no_support_warnings(crm, client
 
 
 async def test_catalogue_is_read_by_partners_but_not_customers(crm, clients):
-    data = await clients["partner"].ok("{ products(first: 10) { totalCount edges { node { sku listPrice { amount currency } } } } "
-                                       "pipelines { stages { name probability } } }")
+    data = await clients["partner"].ok(
+        "{ products(first: 10) { totalCount edges { node { sku listPrice { amount currency } } } } "
+        "pipelines { stages { name probability } } }"
+    )
     assert data["products"]["totalCount"] == 3
     assert {e["node"]["sku"] for e in data["products"]["edges"]} == {"SURVEY", "CONCEPT", "BIM-COORD"}
     assert data["pipelines"][0]["stages"][0]["probability"] == 10
     # a retired product disappears from the partner's catalogue (even when asking for inactive ones)
     admin = clients["admin"]
-    prod = (await admin.ok('mutation { createProduct(input: {sku: "OLD-1", name: "Retired", listPrice: "1", currency: "EUR"}) '
-                           '{ product { id version } } }'))["createProduct"]["product"]
-    await admin.ok('mutation($id: ID!, $v: Int!) { updateProduct(input: {id: $id, expectedVersion: $v, active: false}) '
-                   '{ product { active } } }', {"id": prod["id"], "v": prod["version"]})
+    prod = (
+        await admin.ok(
+            'mutation { createProduct(input: {sku: "OLD-1", name: "Retired", listPrice: "1", currency: "EUR"}) '
+            "{ product { id version } } }"
+        )
+    )["createProduct"]["product"]
+    await admin.ok(
+        "mutation($id: ID!, $v: Int!) { updateProduct(input: {id: $id, expectedVersion: $v, active: false}) "
+        "{ product { active } } }",
+        {"id": prod["id"], "v": prod["version"]},
+    )
     data = await clients["partner"].ok("{ products(activeOnly: false) { edges { node { sku } } } }")
     assert "OLD-1" not in {e["node"]["sku"] for e in data["products"]["edges"]}
     data = await admin.ok("{ products(activeOnly: false) { edges { node { sku active } } } }")
@@ -261,10 +331,12 @@ async def test_customer_sees_its_own_tickets_and_public_comments_only(crm, clien
     comments = tickets[ids["bim"]]["comments"]
     assert comments["totalCount"] == 1 and comments["edges"][0]["node"]["internal"] is False
     assert "IFC exporter" not in str(data)  # the internal note
-    for q, v in [("query($id: ID!) { ticket(id: $id) { subject } }", {"id": ids["survey"]}),
-                 ("query($id: ID!) { ticket(id: $id) { subject } }", {"id": ids["invoice"]}),
-                 ("query($id: ID!) { company(id: $id) { name } }", {"id": ids["baltic"]}),
-                 ("query($id: ID!) { contact(id: $id) { name } }", {"id": ids["ingrid"]})]:
+    for q, v in [
+        ("query($id: ID!) { ticket(id: $id) { subject } }", {"id": ids["survey"]}),
+        ("query($id: ID!) { ticket(id: $id) { subject } }", {"id": ids["invoice"]}),
+        ("query($id: ID!) { company(id: $id) { name } }", {"id": ids["baltic"]}),
+        ("query($id: ID!) { contact(id: $id) { name } }", {"id": ids["ingrid"]}),
+    ]:
         body = await c.body(q, v)
         assert list(body["data"].values()) == [None] and "errors" not in body, body
     data = await c.ok("query($b: ID!) { tickets(filter: {companyId: $b}) { totalCount } }", {"b": ids["baltic"]})
@@ -274,23 +346,36 @@ async def test_customer_sees_its_own_tickets_and_public_comments_only(crm, clien
 async def test_customer_writes_only_to_its_own_tickets(crm, clients):
     ids, c = crm.ids, clients["customer"]
     for company in (ids["baltic"], "01NEVEREXISTED0000000000000"):
-        d = await c.ok('mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Help"}) { ticket { id } errors { code message } } }',
-                       {"c": company})
+        d = await c.ok(
+            'mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Help"}) { ticket { id } errors { code message } } }',
+            {"c": company},
+        )
         assert d["openTicket"]["ticket"] is None and d["openTicket"]["errors"][0]["code"] == "UNKNOWN_REFERENCE"
-    d = await c.ok('mutation($c: ID!, $k: ID!) { openTicket(input: {companyId: $c, contactId: $k, subject: "Help"}) '
-                   '{ errors { code } } }', {"c": ids["nordhaven"], "k": ids["ingrid"]})
+    d = await c.ok(
+        'mutation($c: ID!, $k: ID!) { openTicket(input: {companyId: $c, contactId: $k, subject: "Help"}) '
+        "{ errors { code } } }",
+        {"c": ids["nordhaven"], "k": ids["ingrid"]},
+    )
     assert d["openTicket"]["errors"][0]["code"] == "UNKNOWN_REFERENCE"  # cannot open a ticket as a colleague
     for ticket in (ids["survey"], ids["invoice"]):
-        d = await c.ok('mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "hi"}) { comment { id } errors { code } } }',
-                       {"t": ticket})
+        d = await c.ok(
+            'mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "hi"}) { comment { id } errors { code } } }',
+            {"t": ticket},
+        )
         assert d["addTicketComment"]["errors"][0]["code"] == "UNKNOWN_REFERENCE"
-    d = await c.ok('mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "psst", internal: true}) '
-                   '{ comment { id } errors { code } } }', {"t": ids["bim"]})
+    d = await c.ok(
+        'mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "psst", internal: true}) '
+        "{ comment { id } errors { code } } }",
+        {"t": ids["bim"]},
+    )
     assert d["addTicketComment"]["errors"][0]["code"] == "NOT_ALLOWED"
     # (Nordhaven's tickets are left as the README's query shows them: the write goes to Baltic)
     anna = clients["customer2"]
-    d = await anna.ok('mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Plotter driver", priority: HIGH}) '
-                      '{ ticket { id contact { name } company { name } } errors { code } } }', {"c": ids["baltic"]})
+    d = await anna.ok(
+        'mutation($c: ID!) { openTicket(input: {companyId: $c, subject: "Plotter driver", priority: HIGH}) '
+        "{ ticket { id contact { name } company { name } } errors { code } } }",
+        {"c": ids["baltic"]},
+    )
     assert d["openTicket"]["errors"] == []
     new = d["openTicket"]["ticket"]
     assert new["contact"]["name"] == "Anna Kowalska" and new["company"]["name"] == "Baltic Steelworks"
@@ -305,8 +390,9 @@ async def test_customer_writes_only_to_its_own_tickets(crm, clients):
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on %s } }"
 
 
-async def direct(crm, service: str, token: str | None, query: str, variables: dict | None = None,
-                 headers: dict | None = None) -> httpx.Response:
+async def direct(
+    crm, service: str, token: str | None, query: str, variables: dict | None = None, headers: dict | None = None
+) -> httpx.Response:
     h = dict(headers or {})
     if token:
         h["authorization"] = f"Bearer {token}"
@@ -337,8 +423,13 @@ async def test_entities_resolution_applies_the_same_scopes(crm):
     customer = crm.mint("customer", "mats", company=ids["nordhaven"], contact=ids["mats"])
 
     async def entities(service, token, typename, selection, reps):
-        r = await direct(crm, service, token, ENTITIES % f"{typename} {{ {selection} }}",
-                         {"r": [{"__typename": typename, "id": i} for i in reps]})
+        r = await direct(
+            crm,
+            service,
+            token,
+            ENTITIES % f"{typename} {{ {selection} }}",
+            {"r": [{"__typename": typename, "id": i} for i in reps]},
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -346,14 +437,17 @@ async def test_entities_resolution_applies_the_same_scopes(crm):
     assert body["data"]["_entities"][:2] == [None, None] and body["data"]["_entities"][2]["id"] == ids["kestrel_deal"]
     body = await entities("contacts", partner, "Company", "id name", [ids["fjord_client"], ids["kestrel_client"]])
     assert body["data"]["_entities"][0] is None and body["data"]["_entities"][1]["name"] == "Solvik Timber AS"
-    body = await entities("deals", partner, "Company", "deals { totalCount edges { node { id } } }", [ids["fjord_client"], ids["baltic"]])
+    body = await entities(
+        "deals", partner, "Company", "deals { totalCount edges { node { id } } }", [ids["fjord_client"], ids["baltic"]]
+    )
     assert [e["deals"]["totalCount"] for e in body["data"]["_entities"]] == [0, 0]
     body = await entities("support", partner, "Company", "tickets { totalCount }", [ids["nordhaven"]])
     assert codes(body) == ["FORBIDDEN"]
     body = await entities("support", customer, "Ticket", "id subject", [ids["survey"], ids["invoice"], ids["bim"]])
     assert body["data"]["_entities"][:2] == [None, None] and body["data"]["_entities"][2]["id"] == ids["bim"]
-    body = await entities("support", customer, "Company", "tickets { totalCount } openTicketCount",
-                          [ids["baltic"], ids["nordhaven"]])
+    body = await entities(
+        "support", customer, "Company", "tickets { totalCount } openTicketCount", [ids["baltic"], ids["nordhaven"]]
+    )
     assert [e["tickets"]["totalCount"] for e in body["data"]["_entities"]] == [0, 1]
     assert body["data"]["_entities"][0]["openTicketCount"] == 0
     body = await entities("marketing", customer, "Campaign", "id", [ids["webinar"]])
@@ -369,14 +463,21 @@ async def test_sales_own_book_when_configured(crm, as_role):
         crm.services[n].settings = dataclasses.replace(saved[n], sales_own_book=True)
     try:
         anna, bob = as_role("sales", "sales.anna"), as_role("sales", "sales.bob")
-        q = "{ companies { totalCount } deals { totalCount } forecast(currency: \"EUR\") { total { amount } } }"
+        q = '{ companies { totalCount } deals { totalCount } forecast(currency: "EUR") { total { amount } } }'
         a, b = await anna.ok(q), await bob.ok(q)
         assert a["companies"]["totalCount"] > 0 and a["deals"]["totalCount"] > 0
-        assert b == {"companies": {"totalCount": 0}, "deals": {"totalCount": 0}, "forecast": {"total": {"amount": "0.00"}}}
+        assert b == {
+            "companies": {"totalCount": 0},
+            "deals": {"totalCount": 0},
+            "forecast": {"total": {"amount": "0.00"}},
+        }
         body = await bob.body(DEAL_Q, {"id": ids["hq"]})
         assert body == {"data": {"deal": None}}
-        d = await bob.ok('mutation($id: ID!) { moveDealStage(input: {id: $id, expectedVersion: 99, stageId: "lost"}) '
-                         '{ errors { code } } }', {"id": ids["cold"]})
+        d = await bob.ok(
+            'mutation($id: ID!) { moveDealStage(input: {id: $id, expectedVersion: 99, stageId: "lost"}) '
+            "{ errors { code } } }",
+            {"id": ids["cold"]},
+        )
         assert d["moveDealStage"]["errors"][0]["code"] == "NOT_FOUND"
     finally:
         for n, s in saved.items():
@@ -387,13 +488,20 @@ async def test_sales_own_book_when_configured(crm, as_role):
 async def test_audit_log_records_who_changed_what(crm, clients):
     ids = crm.ids
     sales = clients["sales"]
-    d = await sales.ok('mutation($id: ID!) { updateCompany(input: {id: $id, expectedVersion: 99, city: "Oslo"}) '
-                       '{ errors { code } } }', {"id": ids["harbour"]})
+    d = await sales.ok(
+        'mutation($id: ID!) { updateCompany(input: {id: $id, expectedVersion: 99, city: "Oslo"}) { errors { code } } }',
+        {"id": ids["harbour"]},
+    )
     assert d["updateCompany"]["errors"][0]["code"] == "CONFLICT"  # a rejected change is not audited
-    v = (await sales.ok("query($id: ID!) { company(id: $id) { version } }", {"id": ids["harbour"]}))["company"]["version"]
-    await sales.ok('mutation($id: ID!, $v: Int!) { updateCompany(input: {id: $id, expectedVersion: $v, city: "Altona"}) '
-                   '{ company { city } } }', {"id": ids["harbour"], "v": v})
-    q = 'query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action entity service actorSub actorRole changes } } } }'
+    v = (await sales.ok("query($id: ID!) { company(id: $id) { version } }", {"id": ids["harbour"]}))["company"][
+        "version"
+    ]
+    await sales.ok(
+        'mutation($id: ID!, $v: Int!) { updateCompany(input: {id: $id, expectedVersion: $v, city: "Altona"}) '
+        "{ company { city } } }",
+        {"id": ids["harbour"], "v": v},
+    )
+    q = "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action entity service actorSub actorRole changes } } } }"
 
     async def check():
         rows = [e["node"] for e in (await clients["admin"].ok(q, {"id": ids["harbour"]}))["auditLog"]["edges"]]
@@ -406,9 +514,12 @@ async def test_audit_log_records_who_changed_what(crm, clients):
     for role in ("sales", "marketing", "support", "partner", "customer"):
         assert codes(await clients[role].body(q, {"id": ids["harbour"]})) == ["FORBIDDEN"]
     # every service's changes arrive, with the identity that made them
-    data = await clients["admin"].ok('{ auditLog(first: 100, filter: {entity: "Deal"}) { edges { node { service actorRole } } } }')
-    assert {("deals", "sales"), ("deals", "partner")} <= {(e["node"]["service"], e["node"]["actorRole"])
-                                                        for e in data["auditLog"]["edges"]}
+    data = await clients["admin"].ok(
+        '{ auditLog(first: 100, filter: {entity: "Deal"}) { edges { node { service actorRole } } } }'
+    )
+    assert {("deals", "sales"), ("deals", "partner")} <= {
+        (e["node"]["service"], e["node"]["actorRole"]) for e in data["auditLog"]["edges"]
+    }
 
 
 async def test_audit_survives_the_audit_consumer_being_down(crm, clients):
@@ -417,15 +528,20 @@ async def test_audit_survives_the_audit_consumer_being_down(crm, clients):
     ids = crm.ids
     await crm.stop_service("contacts")
     try:
-        d = await clients["support"].ok('mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "On it", '
-                                        'internal: true}) { comment { id } } }', {"t": ids["survey"]})
+        d = await clients["support"].ok(
+            'mutation($t: ID!) { addTicketComment(input: {ticketId: $t, body: "On it", '
+            "internal: true}) { comment { id } } }",
+            {"t": ids["survey"]},
+        )
         comment = d["addTicketComment"]["comment"]["id"]
     finally:
         await crm.start_service("contacts")
 
     async def check():
-        data = await clients["admin"].ok("query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { entity actorSub } } } }",
-                                         {"id": comment})
+        data = await clients["admin"].ok(
+            "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { entity actorSub } } } }",
+            {"id": comment},
+        )
         assert data["auditLog"]["edges"] == [{"node": {"entity": "TicketComment", "actorSub": "support.sam"}}]
 
     await eventually(check)

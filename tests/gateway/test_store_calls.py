@@ -1,6 +1,7 @@
 """Store calls per subgraph for the README's 360° query, pinned (the model is Saleor's
 `count_queries` fixture): an N+1 that creeps into a resolver changes a count and fails here.
 Each count is one round trip to a service's database (a batched DataLoader load is one call)."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,11 +1,11 @@
 """Token verification (services/common/auth.py). No servers: real keys, real PyJWT."""
+
 from __future__ import annotations
 
 import base64
 import dataclasses
 import datetime as dt
 import json
-from pathlib import Path
 
 import jwt
 import pytest
@@ -41,9 +41,14 @@ async def test_key_is_created_once_and_kept(settings):
 
 
 def _claims(settings, **over):
-    now = dt.datetime.now(dt.timezone.utc)
-    base = {"sub": "x", "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "exp": now + dt.timedelta(hours=1),
-            "role": "admin"}
+    now = dt.datetime.now(dt.UTC)
+    base = {
+        "sub": "x",
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "exp": now + dt.timedelta(hours=1),
+        "role": "admin",
+    }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -61,13 +66,15 @@ def _sign(settings, claims, key=None, alg="ES256", kid=None):
 
 
 def _unsigned(claims) -> str:
-    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d, default=str).encode()).rstrip(b"=").decode()
+    def enc(d: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d, default=str).encode()).rstrip(b"=").decode()
+
     return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc({**claims, 'exp': 4102444800})}."
 
 
 def bad_tokens(settings) -> dict[str, str | None]:
     """Every way a caller could try to pass as somebody (also used by the gateway tests)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     other = ec.generate_private_key(ec.SECP256R1())
     pub_pem = auth.public_key_path(settings).read_bytes() if auth.public_key_path(settings).exists() else b"x"
     return {
@@ -75,7 +82,9 @@ def bad_tokens(settings) -> dict[str, str | None]:
         "not a jwt": "Bearer not-a-token",
         "basic scheme": "Basic YWRtaW46YWRtaW4=",
         "alg none": bearer(_unsigned(_claims(settings))),
-        "other key, same kid": bearer(_sign(settings, _claims(settings), key=other, kid=auth._kid(_local_key(settings).public_key()))),
+        "other key, same kid": bearer(
+            _sign(settings, _claims(settings), key=other, kid=auth._kid(_local_key(settings).public_key()))
+        ),
         "other key, own kid": bearer(_sign(settings, _claims(settings), key=other)),
         "HS256 with the public key as secret": bearer(_hs256(_claims(settings), pub_pem)),
         "expired": bearer(_sign(settings, _claims(settings, exp=now - dt.timedelta(minutes=5)))),
@@ -161,16 +170,30 @@ async def test_jwks_rotation_by_kid(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        s = Settings(service="contacts", data_dir=tmp_path, jwks_url=f"http://127.0.0.1:{server.server_port}/jwks",
-                     jwt_issuer="https://idp.example.com/", jwt_audience="turnkey", jwks_cooldown=0)
+        s = Settings(
+            service="contacts",
+            data_dir=tmp_path,
+            jwks_url=f"http://127.0.0.1:{server.server_port}/jwks",
+            jwt_issuer="https://idp.example.com/",
+            jwt_audience="turnkey",
+            jwks_cooldown=0,
+        )
         v = auth.Verifier(s)
         claims = _claims(s, role="sales")
         assert (await v.verify(bearer(jwt.encode(claims, keys[0], "RS256", headers={"kid": "k0"})))).role == "sales"
         keys.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))  # the provider rotates
         assert (await v.verify(bearer(jwt.encode(claims, keys[1], "RS256", headers={"kid": "k1"})))).role == "sales"
         with pytest.raises(auth.AuthError):
-            await v.verify(bearer(jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                                             "RS256", headers={"kid": "k9"})))
+            await v.verify(
+                bearer(
+                    jwt.encode(
+                        claims,
+                        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                        "RS256",
+                        headers={"kid": "k9"},
+                    )
+                )
+            )
         assert not (tmp_path / "keys").exists()  # production mode never creates a local key
     finally:
         server.shutdown()

@@ -1,4 +1,5 @@
 """Contacts' plain rules and timeline titles, without servers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,14 +16,23 @@ from services.contacts.domain import CompanyKind, InteractionKind, Lifecycle
 
 
 def company_input(**kw):
-    base = dict(name="Acme", kind=CompanyKind.PROSPECT, website=None, industry=None, city=None, country=None,
-                owner=None)
+    base = dict(
+        name="Acme", kind=CompanyKind.PROSPECT, website=None, industry=None, city=None, country=None, owner=None
+    )
     return SimpleNamespace(**{**base, **kw})
 
 
 def contact_input(**kw):
-    base = dict(first_name="Ada", last_name="Lovelace", company_id=None, email=None, phone=None, job_title=None,
-                lifecycle=Lifecycle.LEAD, owner=None)
+    base = dict(
+        first_name="Ada",
+        last_name="Lovelace",
+        company_id=None,
+        email=None,
+        phone=None,
+        job_title=None,
+        lifecycle=Lifecycle.LEAD,
+        owner=None,
+    )
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -43,8 +53,10 @@ def test_a_company_update_sets_only_what_it_names():
     assert domain.company_fields(inp, creating=False) == {"owner": "u2"}
 
 
-@pytest.mark.parametrize(("name", "message"), [(None, "name is required"), ("   ", "name must not be empty"),
-                                               ("x" * 201, "name is longer than 200 characters")])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [(None, "name is required"), ("   ", "name must not be empty"), ("x" * 201, "name is longer than 200 characters")],
+)
 def test_a_company_needs_a_name(name, message):
     e = refused(domain.company_fields, company_input(name=name), creating=True)
     assert (e.code, e.message, e.field) == (ErrorCode.INVALID, message, ["input", "name"])
@@ -63,9 +75,17 @@ def test_a_too_long_optional_field_is_refused():
 def test_contact_fields_are_cleaned_and_keyed():
     inp = contact_input(first_name=" Ada ", email=" Ada@Example.ORG ", company_id="c1", phone="", job_title="CTO")
     assert domain.contact_fields(inp, creating=True) == {
-        "first_name": "Ada", "first_name_key": "ada", "last_name": "Lovelace", "last_name_key": "lovelace",
-        "email": "Ada@Example.ORG", "email_key": "ada@example.org", "phone": None, "job_title": "CTO",
-        "company_id": "c1", "lifecycle": "lead"}
+        "first_name": "Ada",
+        "first_name_key": "ada",
+        "last_name": "Lovelace",
+        "last_name_key": "lovelace",
+        "email": "Ada@Example.ORG",
+        "email_key": "ada@example.org",
+        "phone": None,
+        "job_title": "CTO",
+        "company_id": "c1",
+        "lifecycle": "lead",
+    }
 
 
 def test_a_contact_without_email_has_no_email_key():
@@ -78,9 +98,14 @@ def test_a_contact_update_sets_only_what_it_names():
     assert domain.contact_fields(inp, creating=False) == {"lifecycle": "client"}
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("first_name", None, "first_name is required"), ("last_name", "", "last_name must not be empty"),
-    ("last_name", "y" * 201, "last_name is longer than 200 characters")])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("first_name", None, "first_name is required"),
+        ("last_name", "", "last_name must not be empty"),
+        ("last_name", "y" * 201, "last_name is longer than 200 characters"),
+    ],
+)
 def test_a_contact_needs_a_name(field, value, message):
     e = refused(domain.contact_fields, contact_input(**{field: value}), creating=True)
     assert (e.code, e.message, e.field) == (ErrorCode.INVALID, message, ["input", field])
@@ -100,21 +125,33 @@ def test_a_too_long_email_is_refused():
 
 def test_a_logged_interaction_is_manual_and_about_someone():
     inp = SimpleNamespace(kind=InteractionKind.CALL, title=" Intro  call ", company_id="c1", contact_id=None)
-    assert domain.interaction_fields(inp) == {"kind": "call", "title": "Intro call", "company_id": "c1",
-                                              "contact_id": None}
-    e = refused(domain.interaction_fields, SimpleNamespace(kind=InteractionKind.DEAL, title="x", company_id="c1",
-                                                           contact_id=None))
-    assert (e.code, e.message, e.field) == (ErrorCode.INVALID, "DEAL interactions are recorded by the system",
-                                            ["input", "kind"])
-    e = refused(domain.interaction_fields, SimpleNamespace(kind=InteractionKind.NOTE, title="x", company_id=None,
-                                                           contact_id=None))
+    assert domain.interaction_fields(inp) == {
+        "kind": "call",
+        "title": "Intro call",
+        "company_id": "c1",
+        "contact_id": None,
+    }
+    e = refused(
+        domain.interaction_fields,
+        SimpleNamespace(kind=InteractionKind.DEAL, title="x", company_id="c1", contact_id=None),
+    )
+    assert (e.code, e.message, e.field) == (
+        ErrorCode.INVALID,
+        "DEAL interactions are recorded by the system",
+        ["input", "kind"],
+    )
+    e = refused(
+        domain.interaction_fields,
+        SimpleNamespace(kind=InteractionKind.NOTE, title="x", company_id=None, contact_id=None),
+    )
     assert (e.message, e.field) == ("give a companyId or a contactId", ["input", "companyId"])
 
 
 # ---- partner registration -------------------------------------------------------------------------
 def register(**kw):
-    return domain.partner_registration("p1", "partner-user", **{
-        "requested_owner": None, "account_owner": None, "partner_manager": None, **kw})
+    return domain.partner_registration(
+        "p1", "partner-user", **{"requested_owner": None, "account_owner": None, "partner_manager": None, **kw}
+    )
 
 
 def test_a_partner_cannot_choose_the_owner():
@@ -151,38 +188,54 @@ def row(type: str, data: dict, subject: str = "s1") -> dict | None:
 
 def test_company_created():
     assert row("contacts.company.created", {"name": "Acme"}, "c1") == dict(
-        kind="record", title="Company created: Acme", company_id="c1", ref_type="Company", ref_id="c1")
+        kind="record", title="Company created: Acme", company_id="c1", ref_type="Company", ref_id="c1"
+    )
 
 
 def test_contact_created():
     assert row("contacts.contact.created", {"name": "Ada Lovelace", "company_id": "c1"}, "p1") == dict(
-        kind="record", title="Contact added: Ada Lovelace", company_id="c1", contact_id="p1", ref_type="Contact",
-        ref_id="p1")
+        kind="record",
+        title="Contact added: Ada Lovelace",
+        company_id="c1",
+        contact_id="p1",
+        ref_type="Contact",
+        ref_id="p1",
+    )
 
 
 def test_lifecycle_changed():
     r = row("contacts.contact.lifecycle_changed", {"name": "Ada Lovelace", "from": "lead", "lifecycle": "client"}, "p1")
-    assert r == dict(kind="record", title="Ada Lovelace: lead → client", company_id=None, contact_id="p1",
-                     ref_type="Contact", ref_id="p1")
+    assert r == dict(
+        kind="record",
+        title="Ada Lovelace: lead → client",
+        company_id=None,
+        contact_id="p1",
+        ref_type="Contact",
+        ref_id="p1",
+    )
 
 
 DEAL = {"title": "Big one", "company_id": "c1", "contact_id": "p1"}
 EUR = {"amount_minor": 25_000_000, "currency": "EUR"}
 
 
-@pytest.mark.parametrize(("verb", "data", "title"), [
-    ("created", {**DEAL, **EUR}, "Deal opened: Big one (250,000.00 EUR)"),
-    ("created", DEAL, "Deal opened: Big one"),
-    ("stage_changed", {**DEAL, "stage_name": "Proposal"}, "Deal Big one moved to Proposal"),
-    ("won", {**DEAL, **EUR}, "Deal won: Big one (250,000.00 EUR)"),
-    ("won", DEAL, "Deal won: Big one"),
-    ("won", {**DEAL, "amount_minor": 5000, "currency": "JPY"}, "Deal won: Big one (5,000 JPY)"),
-    ("lost", {**DEAL, "lost_reason": "price"}, "Deal lost: Big one — price"),
-    ("lost", DEAL, "Deal lost: Big one"),
-])
+@pytest.mark.parametrize(
+    ("verb", "data", "title"),
+    [
+        ("created", {**DEAL, **EUR}, "Deal opened: Big one (250,000.00 EUR)"),
+        ("created", DEAL, "Deal opened: Big one"),
+        ("stage_changed", {**DEAL, "stage_name": "Proposal"}, "Deal Big one moved to Proposal"),
+        ("won", {**DEAL, **EUR}, "Deal won: Big one (250,000.00 EUR)"),
+        ("won", DEAL, "Deal won: Big one"),
+        ("won", {**DEAL, "amount_minor": 5000, "currency": "JPY"}, "Deal won: Big one (5,000 JPY)"),
+        ("lost", {**DEAL, "lost_reason": "price"}, "Deal lost: Big one — price"),
+        ("lost", DEAL, "Deal lost: Big one"),
+    ],
+)
 def test_deal_titles(verb, data, title):
-    assert row(f"deals.deal.{verb}", data, "d1") == dict(kind="deal", title=title, company_id="c1", contact_id="p1",
-                                                         ref_type="Deal", ref_id="d1")
+    assert row(f"deals.deal.{verb}", data, "d1") == dict(
+        kind="deal", title=title, company_id="c1", contact_id="p1", ref_type="Deal", ref_id="d1"
+    )
 
 
 def test_other_deal_events_are_not_on_the_timeline():
@@ -190,18 +243,35 @@ def test_other_deal_events_are_not_on_the_timeline():
 
 
 def test_campaign_response():
-    data = {"campaign_name": "Spring", "campaign_id": "k1", "response": "interested", "company_id": "c1",
-            "contact_id": "p1"}
+    data = {
+        "campaign_name": "Spring",
+        "campaign_id": "k1",
+        "response": "interested",
+        "company_id": "c1",
+        "contact_id": "p1",
+    }
     assert row("marketing.member.responded", data, "m1") == dict(
-        kind="campaign", title="Responded to campaign Spring", detail="interested", company_id="c1", contact_id="p1",
-        ref_type="Campaign", ref_id="k1")
+        kind="campaign",
+        title="Responded to campaign Spring",
+        detail="interested",
+        company_id="c1",
+        contact_id="p1",
+        ref_type="Campaign",
+        ref_id="k1",
+    )
 
 
 def test_ticket_opened_and_resolved():
     data = {"subject": "Printer on fire", "priority": "high", "company_id": "c1", "contact_id": None}
     assert row("support.ticket.opened", data, "t1") == dict(
-        kind="ticket", title="Ticket opened: Printer on fire [high]", detail=None, company_id="c1", contact_id=None,
-        ref_type="Ticket", ref_id="t1")
+        kind="ticket",
+        title="Ticket opened: Printer on fire [high]",
+        detail=None,
+        company_id="c1",
+        contact_id=None,
+        ref_type="Ticket",
+        ref_id="t1",
+    )
     r = row("support.ticket.resolved", {**data, "resolution": "extinguished"}, "t1")
     assert (r["title"], r["detail"]) == ("Ticket resolved: Printer on fire [high]", "extinguished")
 
@@ -212,8 +282,12 @@ def test_unknown_events_are_not_on_the_timeline(type):
 
 
 def test_timeline_kinds_are_interaction_kinds():
-    kinds = {row("contacts.company.created", {"name": "x"})["kind"], row("deals.deal.won", DEAL)["kind"],
-             row("marketing.member.responded", {})["kind"], row("support.ticket.opened", {})["kind"]}
+    kinds = {
+        row("contacts.company.created", {"name": "x"})["kind"],
+        row("deals.deal.won", DEAL)["kind"],
+        row("marketing.member.responded", {})["kind"],
+        row("support.ticket.opened", {})["kind"],
+    }
     assert kinds <= {k.value for k in InteractionKind} and not kinds & {k.value for k in domain.MANUAL_KINDS}
 
 
@@ -221,14 +295,20 @@ def test_timeline_filter():
     assert timeline.timeline_filter("company_id", "c1", None) == {"company_id": "c1"}
     since = dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC)
     flt = SimpleNamespace(kinds=[InteractionKind.CALL, InteractionKind.DEAL], since=since)
-    assert timeline.timeline_filter("contact_id", "p1", flt) == {"$and": [
-        {"contact_id": "p1"}, {"kind": {"$in": ["call", "deal"]}},
-        {"occurred_at": {"$gte": "2026-05-01T09:00:00.000000Z"}}]}
+    assert timeline.timeline_filter("contact_id", "p1", flt) == {
+        "$and": [
+            {"contact_id": "p1"},
+            {"kind": {"$in": ["call", "deal"]}},
+            {"occurred_at": {"$gte": "2026-05-01T09:00:00.000000Z"}},
+        ]
+    }
     with pytest.raises(PublicError):
         timeline.timeline_filter("contact_id", "p1", SimpleNamespace(kinds=None, since=since.replace(tzinfo=None)))
 
 
 def test_domain_and_timeline_do_not_import_strawberry():
-    code = ("import sys; import services.contacts.domain, services.contacts.timeline; "
-            "assert 'strawberry' not in sys.modules, 'strawberry imported'")
+    code = (
+        "import sys; import services.contacts.domain, services.contacts.timeline; "
+        "assert 'strawberry' not in sys.modules, 'strawberry imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,5 @@
 """Deals' plain rules (services/deals/domain.py): no server, no GraphQL."""
+
 from __future__ import annotations
 
 import subprocess
@@ -105,12 +106,15 @@ def test_weighted_amount():
 
 
 def test_forecast_lines():
-    rows = [{"key": {"stage_id": "estimate"}, "count": 2, "sum": {"amount_minor": 300_001}},
-            {"key": {"stage_id": "qualified"}, "count": 1, "sum": {"amount_minor": 100_000.0}},
-            {"key": {"stage_id": "gone"}, "count": 5, "sum": {"amount_minor": 1}}]
+    rows = [
+        {"key": {"stage_id": "estimate"}, "count": 2, "sum": {"amount_minor": 300_001}},
+        {"key": {"stage_id": "qualified"}, "count": 1, "sum": {"amount_minor": 100_000.0}},
+        {"key": {"stage_id": "gone"}, "count": 5, "sum": {"amount_minor": 1}},
+    ]
     f = domain.forecast(PIPELINE["stages"], rows)
-    assert [(line.stage["id"], line.position, line.deal_count, line.amount_minor, line.weighted_minor)
-            for line in f.lines] == [("qualified", 0, 1, 100_000, 10_000), ("estimate", 3, 2, 300_001, 150_000)]
+    assert [
+        (line.stage["id"], line.position, line.deal_count, line.amount_minor, line.weighted_minor) for line in f.lines
+    ] == [("qualified", 0, 1, 100_000, 10_000), ("estimate", 3, 2, 300_001, 150_000)]
     assert isinstance(f.lines[0].amount_minor, int)
     assert (f.total_minor, f.weighted_minor) == (400_001, 160_000)
 
@@ -182,31 +186,45 @@ def test_late_older_ticket_event_is_ignored():
 
 # ---- the catalogue ----------------------------------------------------------------------------
 def test_product_fields_on_create():
-    inp = Input(sku=" fl-oak ", name="  Oak   floor ", list_price=Decimal("89.90"), currency="eur", description="",
-                unit="m²")
+    inp = Input(
+        sku=" fl-oak ", name="  Oak   floor ", list_price=Decimal("89.90"), currency="eur", description="", unit="m²"
+    )
     out = domain.product_fields(inp, creating=True)
-    assert out == {"sku": "FL-OAK", "name": "Oak floor", "description": None, "unit": "m²",
-                   "price_minor": 8990, "currency": "EUR"}
+    assert out == {
+        "sku": "FL-OAK",
+        "name": "Oak floor",
+        "description": None,
+        "unit": "m²",
+        "price_minor": 8990,
+        "currency": "EUR",
+    }
 
 
 def test_product_fields_on_update_only_what_is_given():
     assert domain.product_fields(Input(id="p1", expected_version=1), creating=False) == {}
     assert domain.product_fields(Input(name="New", active=False, currency="USD"), creating=False) == {
-        "name": "New", "active": False}
+        "name": "New",
+        "active": False,
+    }
     assert domain.product_fields(Input(list_price=Decimal("1000"), currency="JPY"), creating=False) == {
-        "price_minor": 1000, "currency": "JPY"}
+        "price_minor": 1000,
+        "currency": "JPY",
+    }
 
 
-@pytest.mark.parametrize("inp, creating, code, field", [
-    ({"sku": "", "name": "x", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "sku"),
-    ({"sku": "x" * 65, "name": "x", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "sku"),
-    ({"sku": "A", "name": " ", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "name"),
-    ({"name": ""}, False, ErrorCode.INVALID, "name"),
-    ({"unit": "u" * 33}, False, ErrorCode.INVALID, "unit"),
-    ({"list_price": Decimal("-1"), "currency": "EUR"}, False, ErrorCode.INVALID, "listPrice"),
-    ({"list_price": Decimal("1.001"), "currency": "EUR"}, False, ErrorCode.INVALID, "listPrice"),
-    ({"list_price": Decimal("1"), "currency": "euro"}, False, ErrorCode.INVALID, "currency"),
-])
+@pytest.mark.parametrize(
+    "inp, creating, code, field",
+    [
+        ({"sku": "", "name": "x", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "sku"),
+        ({"sku": "x" * 65, "name": "x", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "sku"),
+        ({"sku": "A", "name": " ", "list_price": Decimal(1), "currency": "EUR"}, True, ErrorCode.INVALID, "name"),
+        ({"name": ""}, False, ErrorCode.INVALID, "name"),
+        ({"unit": "u" * 33}, False, ErrorCode.INVALID, "unit"),
+        ({"list_price": Decimal("-1"), "currency": "EUR"}, False, ErrorCode.INVALID, "listPrice"),
+        ({"list_price": Decimal("1.001"), "currency": "EUR"}, False, ErrorCode.INVALID, "listPrice"),
+        ({"list_price": Decimal("1"), "currency": "euro"}, False, ErrorCode.INVALID, "currency"),
+    ],
+)
 def test_product_fields_refused(inp, creating, code, field):
     with pytest.raises(InputError) as e:
         domain.product_fields(Input(**inp), creating=creating)

@@ -1,4 +1,5 @@
 """Marketing's plain rules (campaign fields, members, responses, attribution split, ROI), without servers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,26 +12,43 @@ from services.marketing import attribution, domain
 
 
 def campaign(**kw):
-    args = dict(name="  Spring   mailing ", channel=domain.Channel.EMAIL, currency="eur", budget=Decimal("1000"),
-                cost=None, starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31))
+    args = dict(
+        name="  Spring   mailing ",
+        channel=domain.Channel.EMAIL,
+        currency="eur",
+        budget=Decimal("1000"),
+        cost=None,
+        starts_on=dt.date(2026, 3, 1),
+        ends_on=dt.date(2026, 3, 31),
+    )
     return domain.new_campaign(**{**args, **kw})
 
 
 def test_a_campaign_is_validated_and_stored_in_minor_units():
-    assert campaign() == {"name": "Spring mailing", "channel": "email", "currency": "EUR", "budget_minor": 100000,
-                          "cost_minor": 0, "starts_on": "2026-03-01", "ends_on": "2026-03-31"}
+    assert campaign() == {
+        "name": "Spring mailing",
+        "channel": "email",
+        "currency": "EUR",
+        "budget_minor": 100000,
+        "cost_minor": 0,
+        "starts_on": "2026-03-01",
+        "ends_on": "2026-03-31",
+    }
     assert campaign(currency="JPY", budget=Decimal("5000"), cost=Decimal("120"))["budget_minor"] == 5000
 
 
-@pytest.mark.parametrize("kw, field", [
-    ({"name": "  "}, "name"),
-    ({"currency": "euro"}, "currency"),
-    ({"currency": "ÄÖÜ"}, "currency"),
-    ({"budget": Decimal("-1")}, "budget"),
-    ({"budget": Decimal("1.001")}, "budget"),
-    ({"cost": Decimal("NaN")}, "cost"),
-    ({"ends_on": dt.date(2026, 2, 1)}, "endsOn"),
-])
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"name": "  "}, "name"),
+        ({"currency": "euro"}, "currency"),
+        ({"currency": "ÄÖÜ"}, "currency"),
+        ({"budget": Decimal("-1")}, "budget"),
+        ({"budget": Decimal("1.001")}, "budget"),
+        ({"cost": Decimal("NaN")}, "cost"),
+        ({"ends_on": dt.date(2026, 2, 1)}, "endsOn"),
+    ],
+)
 def test_bad_campaign_fields_are_refused(kw, field):
     with pytest.raises(InputError) as e:
         campaign(**kw)
@@ -46,8 +64,14 @@ def test_members_are_distinct_and_bounded():
 def test_a_contact_responds_once():
     contact = {"id": "k", "company_id": "co"}
     m = domain.responded(None, campaign_id="c", contact=contact, response="yes", at="2026-01-01")
-    assert m == {"campaign_id": "c", "contact_id": "k", "company_id": "co", "status": "responded",
-                 "responded_at": "2026-01-01", "response": "yes"}
+    assert m == {
+        "campaign_id": "c",
+        "contact_id": "k",
+        "company_id": "co",
+        "status": "responded",
+        "responded_at": "2026-01-01",
+        "response": "yes",
+    }
     targeted = {"id": "c:k", "status": "targeted"}
     assert domain.responded(targeted, campaign_id="c", contact=contact, response=None, at="t")["id"] == "c:k"
     with pytest.raises(InputError) as e:

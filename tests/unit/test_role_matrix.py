@@ -1,6 +1,7 @@
 """The role matrix: every field's rule in code (services/common/authz.py) is the row documented in
 docs/security.md (printed by `python -m devtools rolematrix`), a field without a rule cannot be
 built, and row scopes match documents as the store filters them. No servers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,10 +52,10 @@ def test_a_field_without_a_rule_is_refused():
         def forgotten(self) -> int:
             return 2
 
-    with pytest.raises(AssertionError, match="Query.forgotten"):
+    with pytest.raises(AssertionError, match=r"Query\.forgotten"):
         build_schema(Query)
 
-    with pytest.raises(AssertionError, match="Thing.computed"):
+    with pytest.raises(AssertionError, match=r"Thing\.computed"):
         build_schema(Query2)
 
 

@@ -1,5 +1,6 @@
 """The committed supergraph (gateway/supergraph.graphql) must be what the subgraphs export now:
 recompose with `make supergraph` and commit the result when this fails."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,11 +18,13 @@ def test_committed_supergraph_matches_the_subgraphs(tmp_path):
     for f in sorted(sdl.iterdir()):
         committed = GATEWAY_DIR / "subgraphs" / f.name
         assert committed.exists() and committed.read_text() == f.read_text(), (
-            f"gateway/subgraphs/{f.name} is stale: run `make supergraph` and commit")
+            f"gateway/subgraphs/{f.name} is stale: run `make supergraph` and commit"
+        )
     out = tmp_path / "supergraph.graphql"
     compose(out, sdl_dir=sdl)
     assert out.read_text() == (GATEWAY_DIR / "supergraph.graphql").read_text(), (
-        "gateway/supergraph.graphql is stale: run `make supergraph` and commit")
+        "gateway/supergraph.graphql is stale: run `make supergraph` and commit"
+    )
 
 
 def test_composition_fails_loudly_on_a_broken_subgraph(tmp_path):
@@ -29,7 +32,8 @@ def test_composition_fails_loudly_on_a_broken_subgraph(tmp_path):
     sdl = tmp_path / "subgraphs"
     write_sdl(sdl)
     # two subgraphs defining the same non-shareable field cannot compose
-    (sdl / "support.graphql").write_text((sdl / "support.graphql").read_text().replace(
-        "type Query {", "type Query {\n  deal(id: ID!): String\n", 1))
+    (sdl / "support.graphql").write_text(
+        (sdl / "support.graphql").read_text().replace("type Query {", "type Query {\n  deal(id: ID!): String\n", 1)
+    )
     with pytest.raises(subprocess.CalledProcessError):
         compose(tmp_path / "out.graphql", sdl_dir=sdl)

@@ -1,4 +1,5 @@
 """Support's plain rules, without servers."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Bus port and adapters: RabbitMQ when AMQP_URL is set, else the in-process bus (which only
 connects services that share one process: `make run` runs them so)."""
+
 from ..settings import Settings
 from .base import Bus, Handler, topic_matches
 from .memory import InMemoryBus

@@ -4,6 +4,7 @@ routing-key patterns (`*` one word, `#` zero or more words, AMQP topic semantics
 Delivery is at-least-once. A handler that raises gets the message again, up to the
 subscription's delivery limit; then the message goes to the subscription's dead-letter queue and
 the rest keep flowing. Make handlers idempotent (see outbox.idempotent)."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -45,9 +46,7 @@ class Bus(ABC):
         """Returns once the broker has taken responsibility for the event (publisher confirm)."""
 
     @abstractmethod
-    async def subscribe(
-        self, name: str, patterns: Sequence[str], handler: Handler, *, max_deliveries: int = 5
-    ) -> None:
+    async def subscribe(self, name: str, patterns: Sequence[str], handler: Handler, *, max_deliveries: int = 5) -> None:
         """Attach `handler` to the durable queue `name` bound to `patterns`."""
 
     @abstractmethod

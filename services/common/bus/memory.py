@@ -2,6 +2,7 @@
 the RabbitMQ adapter: topic patterns, one queue per named subscription, redelivery up to the
 delivery limit, then a dead-letter list. Not durable across process restarts (the outbox is:
 events not yet handed to the bus are republished after a restart)."""
+
 from __future__ import annotations
 
 import asyncio

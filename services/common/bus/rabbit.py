@@ -10,6 +10,7 @@
 - `connect_robust`: after a broker restart the connection, channels, queues, bindings and
   consumers are restored; publishes during the outage fail and the outbox relay retries them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,7 +53,12 @@ class RabbitBus(Bus):
             self.conn = None
 
     async def ping(self) -> bool:
-        return self.conn is not None and not self.conn.is_closed and self._pub_channel is not None and not self._pub_channel.is_closed
+        return (
+            self.conn is not None
+            and not self.conn.is_closed
+            and self._pub_channel is not None
+            and not self._pub_channel.is_closed
+        )
 
     async def publish(self, event: Envelope) -> None:
         if self._exchange is None:

@@ -1,9 +1,10 @@
 """Store port and adapters. `open_store(settings)` picks MongoDB when MONGODB_URL is set,
 otherwise the embedded SQLite file `<TURNKEY_DATA_DIR>/<service>.sqlite3`."""
+
 from ..settings import Settings
 from .base import MAX_PAGE, Doc, Filter, Page, Store
 
-__all__ = ["Doc", "Filter", "MAX_PAGE", "Page", "Store", "open_store"]
+__all__ = ["MAX_PAGE", "Doc", "Filter", "Page", "Store", "open_store"]
 
 
 async def open_store(settings: Settings) -> Store:

@@ -21,6 +21,7 @@ Filter subset (documented in docs/store.md): equality `{field: scalar}`, `$eq $n
 $lte $in $nin $exists`, combined with `$and`/`$or`; dotted paths address nested fields; values are
 scalars (str, int, float, bool, None). Anything else raises InvalidFilterError.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -174,9 +175,7 @@ def public(doc: Doc | None) -> Doc | None:
 def _body(doc: Doc) -> Doc:
     """The caller-owned part of a public document (drops the fields the store manages)."""
     return {
-        k: v
-        for k, v in doc.items()
-        if k not in ("id", "version", "created_at", "updated_at") and k not in INTERNAL
+        k: v for k, v in doc.items() if k not in ("id", "version", "created_at", "updated_at") and k not in INTERNAL
     }
 
 
@@ -229,9 +228,7 @@ class Store(ABC):
     async def collections(self) -> list[str]: ...
 
     # ---- public API ----------------------------------------------------------------------
-    async def ensure_index(
-        self, coll: str, fields: Sequence[str | tuple[str, int]], *, unique: bool = False
-    ) -> None:
+    async def ensure_index(self, coll: str, fields: Sequence[str | tuple[str, int]], *, unique: bool = False) -> None:
         spec = [(check_field(f), 1) if isinstance(f, str) else (check_field(f[0]), f[1]) for f in fields]
         name = "ix_" + "_".join(f.replace(".", "_") for f, _ in spec) + ("_u" if unique else "")
         await self._ensure_index(check_collection(coll), spec, unique, name)
@@ -273,7 +270,9 @@ class Store(ABC):
         uniq = list(dict.fromkeys(str(i) for i in ids))
         if not uniq:
             return {}
-        rows = await self._find(check_collection(coll), {"_id": {"$in": uniq}, "_deleted": {"$ne": True}}, [("_id", 1)], len(uniq))
+        rows = await self._find(
+            check_collection(coll), {"_id": {"$in": uniq}, "_deleted": {"$ne": True}}, [("_id", 1)], len(uniq)
+        )
         return {r["_id"]: public(r) for r in rows}
 
     async def mutate(
@@ -336,7 +335,7 @@ class Store(ABC):
                 updated_at=now_iso(),
             )
             if event_id:
-                new["_seen"] = (seen + [event_id])[-SEEN_KEEP:]
+                new["_seen"] = [*seen, event_id][-SEEN_KEEP:]
             elif seen:
                 new["_seen"] = seen
             if raw.get("_outbox"):
@@ -466,7 +465,9 @@ class Store(ABC):
 
     async def count(self, coll: str, flt: Filter | None = None) -> int:
         f = normalize_filter(flt)
-        return await self._count(check_collection(coll), {"$and": [f, {"_deleted": {"$ne": True}}]} if f else {"_deleted": {"$ne": True}})
+        return await self._count(
+            check_collection(coll), {"$and": [f, {"_deleted": {"$ne": True}}]} if f else {"_deleted": {"$ne": True}}
+        )
 
     async def group(
         self, coll: str, by: Sequence[str], *, sums: Sequence[str] = (), flt: Filter | None = None

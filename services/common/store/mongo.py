@@ -17,11 +17,11 @@ Two FerretDB 1.24 defects are worked around here, only when the server reports
 2. `$group` computes only its first accumulator (the others come back 0), so each accumulator
    runs as its own aggregation and the rows are merged by key.
 """
+
 from __future__ import annotations
 
 import asyncio
-
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -75,7 +75,7 @@ class MongoStore(Store):
         deadline = asyncio.get_running_loop().time() + CLAIM_WAIT
         while generation < 1000:
             cid = f"{coll}/{id}/{version}/{generation}"
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             try:
                 await claims.insert_one({"_id": cid, "at": now})
                 return cid
@@ -184,6 +184,4 @@ class MongoStore(Store):
                 raise
 
     async def collections(self) -> list[str]:
-        return sorted(
-            n for n in await self.db.list_collection_names() if not n.startswith(("system.", "_"))
-        )
+        return sorted(n for n in await self.db.list_collection_names() if not n.startswith(("system.", "_")))

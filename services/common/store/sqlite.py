@@ -1,5 +1,6 @@
 """SQLite adapter (aiosqlite): the embedded default. One table per collection holding the JSON
 document; filters, sorts and indexes work on `json_extract` expressions."""
+
 from __future__ import annotations
 
 import json
@@ -94,7 +95,7 @@ class SqliteStore(Store):
         async with self.db.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'c\\_%' ESCAPE '\\'"
         ) as cur:
-            self._known = {r[0][len(PREFIX):] async for r in cur}
+            self._known = {r[0][len(PREFIX) :] async for r in cur}
 
     async def close(self) -> None:
         if self.db is not None:
