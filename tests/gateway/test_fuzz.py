@@ -35,7 +35,8 @@ from hypothesis_graphql import strategies as gql_st
 
 from devtools.demo import seed
 from devtools.stack import SERVICE_CLASSES, Stack, free_port
-from tests.gateway.conftest import NO_RATE_LIMIT, _need_gateway
+from tests.conftest import need_gateway
+from tests.gateway.conftest import NO_RATE_LIMIT
 
 EXAMPLES = int(os.environ.get("TURNKEY_FUZZ_EXAMPLES", "60"))
 TALLY: Counter = Counter()
@@ -44,7 +45,7 @@ TALLY: Counter = Counter()
 @pytest.fixture(scope="module")
 async def fuzz_stack(tmp_path_factory):
     """A CRM of its own (embedded), so that what the fuzzer creates cannot disturb other tests."""
-    _need_gateway()
+    need_gateway()
     stack = Stack(
         data_dir=tmp_path_factory.mktemp("fuzz"),
         ports={n: free_port() for n in SERVICE_CLASSES},
