@@ -3,17 +3,18 @@ per-request DataLoaders, scoped lookups and the audit record of a change."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from .audit import audit_event
+from .audit import audit_event, diff
 from .auth import Principal
 from .authz import matches, narrow
 from .envelope import Envelope
 from .errors import ErrorCode, InputError, NotFoundError
+from .graphql import Connection, paginate
 from .settings import Settings
 from .store import Store
 
@@ -86,6 +87,38 @@ class Context:
             return fn(d)
 
         return apply
+
+    async def page(
+        self, coll: str, flt: dict, sort: list, first: int | None, after: str | None, convert: Callable[[dict], T]
+    ) -> Connection[T]:
+        """One page of `coll` matching `flt` within the principal's scope (the total too)."""
+        return await paginate(self.store, coll, self.scoped(coll, flt), sort, first, after, convert)
+
+    async def create(self, coll: str, entity: str, body: dict, events: Sequence[Envelope] = ()) -> dict:
+        """Insert `body` with its events and its audit record, in one write."""
+        audit = self.audit("created", entity, body["id"], diff(None, body))
+        return await self.store.insert(coll, body, events=[*events, audit])
+
+    async def update(
+        self,
+        coll: str,
+        entity: str,
+        id: Any,
+        fn: Callable[[dict], dict | None],
+        *,
+        expected_version: int | None,
+        events: Callable[[dict, dict], list[Envelope]] | None = None,
+    ) -> dict:
+        """Change a record the principal may see (`guarded`), at the version the client read,
+        with the change's events and its audit record in the same write."""
+
+        def all_events(old: dict, new: dict) -> list[Envelope]:
+            own = list(events(old, new)) if events else []
+            return [*own, self.audit("updated", entity, new["id"], diff(old, new))]
+
+        return await self.store.mutate(
+            coll, str(id), self.guarded(coll, fn), expected_version=expected_version, events=all_events
+        )
 
     def audit(self, action: str, entity: str, entity_id: str, changes: dict | None = None) -> Envelope:
         """The audit record of a change, to pass in the same `events=[...]` as the change itself:

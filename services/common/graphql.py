@@ -7,16 +7,22 @@ once here so that their definitions cannot drift apart between subgraphs."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import decimal
 import functools
+import types
+import typing
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from enum import Enum
+from typing import Any, Generic, Self, TypeVar
 
 import strawberry
 
 from . import errors, money
 from .errors import ConflictError, DuplicateKeyError, InputError, InvalidFilterError, NotFoundError, PublicError
 from .store.base import MAX_PAGE, Page
+from .values import parse_date, parse_ts
 
 T = TypeVar("T")
 DEFAULT_PAGE = 20
@@ -28,7 +34,9 @@ ErrorCode = strawberry.enum(errors.ErrorCode, description="Why a mutation did no
 __all__ = [
     "Connection",
     "Edge",
+    "EntityRef",
     "ErrorCode",
+    "FromDoc",
     "InputError",
     "Money",
     "PageInfo",
@@ -37,6 +45,7 @@ __all__ = [
     "maybe",
     "page_size",
     "paginate",
+    "payload",
     "payload_errors",
     "to_connection",
     "user_errors",
@@ -179,3 +188,70 @@ async def paginate(
         raise PublicError(f"invalid cursor or filter: {exc}") from None
     total = await store.count(coll, flt) if with_total else None
     return to_connection(page, convert, total)
+
+
+# ---- converting stored documents to types ------------------------------------------------------
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """How a stored value becomes the value of a field typed `tp` (Optional/Private unwrapped)."""
+    if typing.get_origin(tp) is typing.Annotated:  # strawberry.Private[...]
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):  # X | None
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = args[0] if len(args) == 1 else tp
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return lambda v, enum=tp: None if v is None else enum(v)
+    if tp is dt.datetime:
+        return parse_ts
+    if tp is dt.date:
+        return parse_date
+    return lambda v: v
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls) if f.init)
+
+
+class FromDoc:
+    """Mixin of the GraphQL types built from a stored document: `X.from_doc(doc)` fills each field
+    from the document's field of the same name, converted by the field's type (an enum from its
+    stored value, a datetime from the stored ISO-8601 string, a date from an ISO date). A type
+    whose fields come from elsewhere in the document says so in `doc_fields`."""
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        values = {name: convert(doc.get(name)) for name, convert in _plan(cls)}
+        values.update(cls.doc_fields(doc))
+        return cls(**values)
+
+    @classmethod
+    def doc_fields(cls, doc: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+@strawberry.type
+class EntityRef:
+    """Base of the federation stubs a subgraph extends (`Company`, `Contact` owned elsewhere):
+    the key, and a reference resolver that trusts the router (the owner checks the scope)."""
+
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Self:
+        return cls(id=id)
+
+
+def payload(name: str, **records: type) -> type:
+    """A mutation payload type: each changed record (nullable, default null), then
+    `errors: [UserError!]!`, as `@payload_errors` fills it.
+
+        DealPayload = payload("DealPayload", deal=Deal)"""
+    annotations: dict[str, Any] = {field: tp | None for field, tp in records.items()}
+    annotations["errors"] = list[UserError]
+    namespace = {
+        "__annotations__": annotations,
+        **dict.fromkeys(records),
+        "errors": strawberry.field(default_factory=list),
+    }
+    return strawberry.type(type(name, (), namespace))

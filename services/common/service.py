@@ -36,6 +36,8 @@ class Service:
     `setup()` (indexes, seed data), `subscriptions()` (event consumers) and `row_scope()`."""
 
     name = "service"
+    # secondary indexes the service's queries need, created at start: {collection: [fields, ...]}
+    indexes: dict[str, list[list[tuple[str, int]]]] = {}
 
     def __init__(self, settings: Settings | None = None, *, store: Store | None = None, bus: Bus | None = None):
         from .app import build_app
@@ -58,7 +60,7 @@ class Service:
         raise NotImplementedError
 
     async def setup(self) -> None:
-        """Create indexes, seed reference data (idempotent)."""
+        """Unique indexes, seed reference data (idempotent); runs after `indexes` exist."""
 
     def subscriptions(self) -> list[Subscription]:
         return []
@@ -93,6 +95,9 @@ class Service:
             self._store = await open_store(self.settings)
         if self._bus is None:
             self._bus = await open_bus(self.settings)
+        for coll, specs in self.indexes.items():
+            for spec in specs:
+                await self.store.ensure_index(coll, spec)
         await self.setup()
         for sub in self.subscriptions():
             await subscribe_idempotent(

@@ -60,3 +60,8 @@ def all_of(*clauses: dict | None) -> dict:
 def equal(pairs: Iterable[tuple[str, Any]]) -> list[dict]:
     """`{field: str(value)}` for each pair whose value is set (a filter input's optional fields)."""
     return [{k: str(v)} for k, v in pairs if v]
+
+
+def pick(doc: dict, *keys: str) -> dict:
+    """`{key: doc.get(key)}` for the keys named (event payloads: the fields a contract publishes)."""
+    return {k: doc.get(k) for k in keys}

@@ -12,8 +12,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from services.common.errors import DuplicateKeyError, PublicError
-from services.common.graphql import Connection, paginate
-from services.common.values import all_of, equal, parse_ts, ts_input
+from services.common.graphql import Connection, FromDoc
+from services.common.values import all_of, equal, ts_input
 
 if TYPE_CHECKING:
     from services.common.context import Context
@@ -33,7 +33,7 @@ class AuditAction(Enum):
 
 
 @strawberry.type(description="Who did what to which record, when, with which identity. Append-only.")
-class AuditEntry:
+class AuditEntry(FromDoc):
     id: strawberry.ID
     at: dt.datetime
     service: str
@@ -48,22 +48,16 @@ class AuditEntry:
         description="{field: {from, to}} of a change; the created record's fields for a creation."
     )
 
-    @staticmethod
-    def from_doc(d: dict) -> AuditEntry:
-        actor = d.get("actor") or {}
-        return AuditEntry(
-            id=d["id"],
-            at=parse_ts(d["at"]),
-            service=d["service"],
-            action=AuditAction(d["action"]),
-            entity=d["entity"],
-            entity_id=d["entity_id"],
-            actor_sub=actor.get("sub", ""),
-            actor_role=actor.get("role", ""),
-            actor_company_id=actor.get("company"),
-            token_id=actor.get("token_id"),
-            changes=d.get("changes") or {},
-        )
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        actor = doc.get("actor") or {}
+        return {
+            "actor_sub": actor.get("sub", ""),
+            "actor_role": actor.get("role", ""),
+            "actor_company_id": actor.get("company"),
+            "token_id": actor.get("token_id"),
+            "changes": doc.get("changes") or {},
+        }
 
 
 @strawberry.input
@@ -97,9 +91,7 @@ async def audit_log(
     c: Context, first: int | None, after: str | None, flt: AuditFilter | None
 ) -> Connection[AuditEntry]:
     """`Query.auditLog`: the log, newest first, within the principal's row scope."""
-    return await paginate(
-        c.store, "audit_log", c.scoped("audit_log", audit_filter(flt)), SORT, first, after, AuditEntry.from_doc
-    )
+    return await c.page("audit_log", audit_filter(flt), SORT, first, after, AuditEntry.from_doc)
 
 
 async def on_event(store: Store, e: Envelope) -> None:

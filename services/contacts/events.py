@@ -64,53 +64,42 @@ def lifecycle_changed(old: dict, new: dict) -> list[Envelope]:
     return [Envelope(CONTACT_LIFECYCLE_CHANGED, new["id"], {**contact_snapshot(new), "from": old["lifecycle"]})]
 
 
-def _changed(rule):
-    """A `store.mutate` function from a domain rule that returns the changes (None: no change)."""
+# the events of a change (`Context.update` adds its audit record)
+def company_changed(old: dict, new: dict) -> list[Envelope]:
+    return [company_updated(new)]
 
-    def apply(doc: dict) -> dict | None:
+
+def contact_changed(old: dict, new: dict) -> list[Envelope]:
+    return [contact_updated(new), *lifecycle_changed(old, new)]
+
+
+# ---- consumed: a won deal -------------------------------------------------------------------------
+# what a won deal changes: (the deal's field, collection, entity, domain rule, the change's events)
+WON = [
+    ("company_id", "companies", "Company", domain.company_won, company_changed),
+    ("contact_id", "contacts", "Contact", domain.contact_won, contact_changed),
+]
+
+
+async def _apply(store: Store, e: Envelope, coll: str, record_id: str, entity: str, rule, published) -> None:
+    """Apply a domain rule that returns the changes of a record (None: no change), once per event,
+    with the change's events and its audit record (made by the system) in the same write."""
+
+    def changed(doc: dict) -> dict | None:
         changes = rule(doc)
         return {**doc, **changes} if changes else None
 
-    return apply
+    def events(old: dict, new: dict) -> list[Envelope]:
+        return [*published(old, new), audit_event("contacts", None, "updated", entity, new["id"], diff(old, new))]
+
+    try:
+        await store.mutate(coll, record_id, changed, event_id=e.id, events=events)
+    except (NotFoundError, AlreadyApplied):
+        pass  # the record is gone, or this event was applied already
 
 
 async def on_deal_won(store: Store, e: Envelope) -> None:
     """A won deal makes its company a client and its contact a client (lifecycle)."""
-    d = e.data
-    if d.get("company_id"):
-        try:
-            await store.mutate(
-                "companies",
-                d["company_id"],
-                _changed(domain.company_won),
-                event_id=e.id,
-                events=lambda old, new: (
-                    [
-                        company_updated(new),
-                        audit_event("contacts", None, "updated", "Company", new["id"], diff(old, new)),
-                    ]
-                    if old["kind"] != new["kind"]
-                    else []
-                ),
-            )
-        except (NotFoundError, AlreadyApplied):
-            pass
-    if d.get("contact_id"):
-        try:
-            await store.mutate(
-                "contacts",
-                d["contact_id"],
-                _changed(domain.contact_won),
-                event_id=e.id,
-                events=lambda old, new: (
-                    [
-                        contact_updated(new),
-                        *lifecycle_changed(old, new),
-                        audit_event("contacts", None, "updated", "Contact", new["id"], diff(old, new)),
-                    ]
-                    if old["lifecycle"] != new["lifecycle"]
-                    else []
-                ),
-            )
-        except (NotFoundError, AlreadyApplied):
-            pass
+    for key, coll, entity, rule, published in WON:
+        if e.data.get(key):
+            await _apply(store, e, coll, e.data[key], entity, rule, published)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import typing
 
 import strawberry
 
-from services.common.graphql import UserError
+from services.common.graphql import payload
 
 from .types import Company, CompanyKind, Contact, Interaction, InteractionKind, Lifecycle
 
@@ -29,6 +31,17 @@ class ContactFilter:
 
 
 # ---- mutation inputs ----------------------------------------------------------------------------
+def update_of(create: type, name: str, *, version: str | None = None) -> type:
+    """The input of an update of what `create` creates: the record's id and the version the client
+    read (a concurrent change makes it a CONFLICT), then every field of the creation, optional: an
+    update sets the fields it names (domain.py, `creating=False`)."""
+    hints = typing.get_type_hints(create)
+    fields = [f.name for f in dataclasses.fields(create)]
+    annotations = {"id": strawberry.ID, "expected_version": int, **{f: hints[f] | None for f in fields}}
+    namespace = {"expected_version": strawberry.field(description=version), **dict.fromkeys(fields)}
+    return strawberry.input(type(name, (), {"__annotations__": annotations, **namespace}))
+
+
 @strawberry.input
 class CreateCompanyInput:
     name: str
@@ -40,19 +53,9 @@ class CreateCompanyInput:
     owner: str | None = None
 
 
-@strawberry.input
-class UpdateCompanyInput:
-    id: strawberry.ID
-    expected_version: int = strawberry.field(
-        description="The version you read; a concurrent change makes this a CONFLICT."
-    )
-    name: str | None = None
-    kind: CompanyKind | None = None
-    website: str | None = None
-    industry: str | None = None
-    city: str | None = None
-    country: str | None = None
-    owner: str | None = None
+UpdateCompanyInput = update_of(
+    CreateCompanyInput, "UpdateCompanyInput", version="The version you read; a concurrent change makes this a CONFLICT."
+)
 
 
 @strawberry.input
@@ -67,18 +70,7 @@ class CreateContactInput:
     owner: str | None = None
 
 
-@strawberry.input
-class UpdateContactInput:
-    id: strawberry.ID
-    expected_version: int
-    first_name: str | None = None
-    last_name: str | None = None
-    company_id: strawberry.ID | None = None
-    email: str | None = None
-    phone: str | None = None
-    job_title: str | None = None
-    lifecycle: Lifecycle | None = None
-    owner: str | None = None
+UpdateContactInput = update_of(CreateContactInput, "UpdateContactInput")
 
 
 @strawberry.input
@@ -92,19 +84,6 @@ class LogInteractionInput:
 
 
 # ---- payloads -----------------------------------------------------------------------------------
-@strawberry.type
-class CompanyPayload:
-    company: Company | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ContactPayload:
-    contact: Contact | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class InteractionPayload:
-    interaction: Interaction | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+CompanyPayload = payload("CompanyPayload", company=Company)
+ContactPayload = payload("ContactPayload", contact=Contact)
+InteractionPayload = payload("InteractionPayload", interaction=Interaction)

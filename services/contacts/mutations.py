@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from services.common.audit import diff
 from services.common.authz import PARTNER, SALES, STAFF, allow
 from services.common.context import Context
 from services.common.errors import ErrorCode, InputError
@@ -56,6 +55,33 @@ async def _partner_manager(c: Context) -> str | None:
     return (partner or {}).get("owner")
 
 
+async def _owned(
+    c: Context, fields: dict, *, partner_may: bool, registers: str, field: str, account_owner=None
+) -> None:
+    """Set the owner of a new record: its creator, or for a partner's registration the one that
+    `domain.partner_registration` assigns. A partner registers only new business (`partner_may`):
+    `registers` names it, `field` is the input field that says otherwise."""
+    p = c.principal
+    if p.role == PARTNER:
+        if not partner_may:
+            message = f"partners register {registers}; the owner is assigned by the vendor"
+            raise InputError(ErrorCode.NOT_ALLOWED, message, ["input", field])
+        manager = await _partner_manager(c)
+        registration = domain.partner_registration(
+            p.company, p.sub, requested_owner=fields.get("owner"), account_owner=account_owner, partner_manager=manager
+        )
+        fields.update(registration)
+    fields.setdefault("owner", p.sub)
+
+
+async def _update(c: Context, coll: str, entity: str, input, changes: dict, published) -> dict:
+    """Apply `changes` to the record an update input names, at the version the client read, with
+    the `published` events of the change (and its audit record)."""
+    return await c.update(
+        coll, entity, input.id, lambda d: {**d, **changes}, expected_version=input.expected_version, events=published
+    )
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -65,35 +91,12 @@ class Mutation:
     @payload_errors(CompanyPayload)
     async def create_company(self, info: Info, input: CreateCompanyInput) -> CompanyPayload | None:
         c = info.context
-        p = c.principal
         fields = domain.company_fields(input, creating=True)
         fields.setdefault("kind", domain.CompanyKind.PROSPECT.value)
-        if p.role == PARTNER:
-            if fields["kind"] != domain.CompanyKind.PROSPECT.value:
-                raise InputError(
-                    ErrorCode.NOT_ALLOWED,
-                    "partners register prospects; the owner is assigned by the vendor",
-                    ["input", "kind"],
-                )
-            fields.update(
-                domain.partner_registration(
-                    p.company,
-                    p.sub,
-                    requested_owner=fields.get("owner"),
-                    account_owner=None,
-                    partner_manager=await _partner_manager(c),
-                )
-            )
-        fields.setdefault("owner", p.sub)
+        prospect = fields["kind"] == domain.CompanyKind.PROSPECT.value
+        await _owned(c, fields, partner_may=prospect, registers="prospects", field="kind")
         body = {"id": new_id(), **fields}
-        doc = await c.store.insert(
-            "companies",
-            body,
-            events=[
-                events.company_created({**body, "version": 1}),
-                c.audit("created", "Company", body["id"], diff(None, body)),
-            ],
-        )
+        doc = await c.create("companies", "Company", body, events=[events.company_created({**body, "version": 1})])
         return CompanyPayload(company=Company.from_doc(doc))
 
     @strawberry.mutation(
@@ -102,18 +105,8 @@ class Mutation:
     )
     @payload_errors(CompanyPayload)
     async def update_company(self, info: Info, input: UpdateCompanyInput) -> CompanyPayload | None:
-        c = info.context
         changes = domain.company_fields(input, creating=False)
-        doc = await c.store.mutate(
-            "companies",
-            str(input.id),
-            c.guarded("companies", lambda d: {**d, **changes}),
-            expected_version=input.expected_version,
-            events=lambda old, new: [
-                events.company_updated(new),
-                c.audit("updated", "Company", new["id"], diff(old, new)),
-            ],
-        )
+        doc = await _update(info.context, "companies", "Company", input, changes, events.company_changed)
         return CompanyPayload(company=Company.from_doc(doc))
 
     @strawberry.mutation(
@@ -123,36 +116,14 @@ class Mutation:
     @payload_errors(ContactPayload)
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload | None:
         c = info.context
-        p = c.principal
         fields = domain.contact_fields(input, creating=True)
         company = await _existing_company(c, fields.get("company_id"))
         await _unique_email(c, fields.get("email"))
-        if p.role == PARTNER:
-            if input.lifecycle is not domain.Lifecycle.LEAD:
-                raise InputError(
-                    ErrorCode.NOT_ALLOWED,
-                    "partners register leads; the owner is assigned by the vendor",
-                    ["input", "lifecycle"],
-                )
-            fields.update(
-                domain.partner_registration(
-                    p.company,
-                    p.sub,
-                    requested_owner=fields.get("owner"),
-                    account_owner=(company or {}).get("owner"),
-                    partner_manager=await _partner_manager(c),
-                )
-            )
-        fields.setdefault("owner", p.sub)
+        lead = input.lifecycle is domain.Lifecycle.LEAD
+        account_owner = (company or {}).get("owner")
+        await _owned(c, fields, partner_may=lead, registers="leads", field="lifecycle", account_owner=account_owner)
         body = {"id": new_id(), "lifecycle": domain.Lifecycle.LEAD.value, **fields}
-        doc = await c.store.insert(
-            "contacts",
-            body,
-            events=[
-                events.contact_created({**body, "version": 1}),
-                c.audit("created", "Contact", body["id"], diff(None, body)),
-            ],
-        )
+        doc = await c.create("contacts", "Contact", body, events=[events.contact_created({**body, "version": 1})])
         return ContactPayload(contact=Contact.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(STAFF, scoped={SALES}))
@@ -162,17 +133,7 @@ class Mutation:
         changes = domain.contact_fields(input, creating=False)
         await _existing_company(c, changes.get("company_id"))
         await _unique_email(c, changes.get("email"), except_id=str(input.id))
-        doc = await c.store.mutate(
-            "contacts",
-            str(input.id),
-            c.guarded("contacts", lambda d: {**d, **changes}),
-            expected_version=input.expected_version,
-            events=lambda old, new: [
-                events.contact_updated(new),
-                c.audit("updated", "Contact", new["id"], diff(old, new)),
-                *events.lifecycle_changed(old, new),
-            ],
-        )
+        doc = await _update(c, "contacts", "Contact", input, changes, events.contact_changed)
         return ContactPayload(contact=Contact.from_doc(doc))
 
     @strawberry.mutation(
@@ -200,7 +161,5 @@ class Mutation:
             "contact_id": contact_id,
             "by": c.principal.sub,
         }
-        doc = await c.store.insert(
-            "interactions", body, events=[c.audit("created", "Interaction", body["id"], diff(None, body))]
-        )
+        doc = await c.create("interactions", "Interaction", body)
         return InteractionPayload(interaction=Interaction.from_doc(doc))

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from services.common.auth import Principal
 from services.common.authz import ADMIN, EVERYONE, PARTNER, STAFF, allow
-from services.common.graphql import Connection, paginate
+from services.common.graphql import Connection
 from services.common.values import all_of, equal
 
 from . import audit
@@ -59,16 +59,8 @@ class Query:
     async def companies(
         self, info: Info, first: int | None = None, after: str | None = None, filter: CompanyFilter | None = None
     ) -> Connection[Company] | None:
-        c = info.context
-        return await paginate(
-            c.store,
-            "companies",
-            c.scoped("companies", company_filter(filter)),
-            [("name_key", 1)],
-            first,
-            after,
-            Company.from_doc,
-        )
+        flt = company_filter(filter)
+        return await info.context.page("companies", flt, [("name_key", 1)], first, after, Company.from_doc)
 
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
@@ -78,16 +70,8 @@ class Query:
     async def contacts(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ContactFilter | None = None
     ) -> Connection[Contact] | None:
-        c = info.context
-        return await paginate(
-            c.store,
-            "contacts",
-            c.scoped("contacts", contact_filter(filter)),
-            CONTACT_SORT,
-            first,
-            after,
-            Contact.from_doc,
-        )
+        flt = contact_filter(filter)
+        return await info.context.page("contacts", flt, CONTACT_SORT, first, after, Contact.from_doc)
 
     @strawberry.field(
         description="The audit log, newest first: every change made through any service.", extensions=allow(ADMIN)

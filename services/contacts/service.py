@@ -19,26 +19,22 @@ from .types import Company, Contact
 
 class ContactsService(Service):
     name = "contacts"
+    indexes = {
+        "companies": [[("name_key", 1)], [("kind", 1), ("name_key", 1)], [("partner_id", 1), ("name_key", 1)]],
+        "contacts": [
+            [("company_id", 1), ("last_name_key", 1)],
+            [("email_key", 1)],
+            [("partner_id", 1), ("last_name_key", 1)],
+        ],
+        "interactions": [[("company_id", 1), ("occurred_at", -1)], [("contact_id", 1), ("occurred_at", -1)]],
+        "audit_log": [[("at", -1)], [("entity_id", 1), ("at", -1)], [("actor.sub", 1), ("at", -1)]],
+    }
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Company, Contact], settings=self.settings)
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
-
-    async def setup(self) -> None:
-        s = self.store
-        await s.ensure_index("companies", [("name_key", 1)])
-        await s.ensure_index("companies", [("kind", 1), ("name_key", 1)])
-        await s.ensure_index("contacts", [("company_id", 1), ("last_name_key", 1)])
-        await s.ensure_index("contacts", [("email_key", 1)])
-        await s.ensure_index("interactions", [("company_id", 1), ("occurred_at", -1)])
-        await s.ensure_index("interactions", [("contact_id", 1), ("occurred_at", -1)])
-        await s.ensure_index("companies", [("partner_id", 1), ("name_key", 1)])
-        await s.ensure_index("contacts", [("partner_id", 1), ("last_name_key", 1)])
-        await s.ensure_index("audit_log", [("at", -1)])
-        await s.ensure_index("audit_log", [("entity_id", 1), ("at", -1)])
-        await s.ensure_index("audit_log", [("actor.sub", 1), ("at", -1)])
 
     def subscriptions(self) -> list[Subscription]:
         # the store is looked up per event: it exists only once the service has started

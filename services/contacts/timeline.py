@@ -29,76 +29,45 @@ def _amount(d: dict) -> str:
     return f" ({amount})" if amount else ""
 
 
+def _deal_title(verb: str, d: dict) -> str | None:
+    """The title of a `deals.deal.<verb>` event (None: not on the timeline)."""
+    titles = {
+        "created": f"Deal opened: {d.get('title')}{_amount(d)}",
+        "stage_changed": f"Deal {d.get('title')} moved to {d.get('stage_name')}",
+        "won": f"Deal won: {d.get('title')}{_amount(d)}",
+        "lost": f"Deal lost: {d.get('title')}" + (f" — {d['lost_reason']}" if d.get("lost_reason") else ""),
+    }
+    return titles.get(verb)
+
+
+def _row(kind: InteractionKind, title: str, ref_type: str, ref_id: str | None, **who) -> dict:
+    """A timeline row: what happened, with whom (company_id, contact_id; a detail), about which record."""
+    return {"kind": kind.value, "title": title, **who, "ref_type": ref_type, "ref_id": ref_id}
+
+
 def interaction_for(e: Envelope) -> dict | None:
     """The timeline row of an event (without id, source and time), or None for an event the
     timeline does not show."""
-    d = e.data
-    t = e.type
+    d, s, t = e.data, e.subject, e.type
+    verb = t.rsplit(".", 1)[1]
+    person = {"company_id": d.get("company_id"), "contact_id": s}  # a contact's own events
+    party = {"company_id": d.get("company_id"), "contact_id": d.get("contact_id")}  # other services' events
     if t == "contacts.company.created":
-        return dict(
-            kind=InteractionKind.RECORD.value,
-            title=f"Company created: {d['name']}",
-            company_id=e.subject,
-            ref_type="Company",
-            ref_id=e.subject,
-        )
+        return _row(InteractionKind.RECORD, f"Company created: {d['name']}", "Company", s, company_id=s)
     if t == "contacts.contact.created":
-        return dict(
-            kind=InteractionKind.RECORD.value,
-            title=f"Contact added: {d['name']}",
-            company_id=d.get("company_id"),
-            contact_id=e.subject,
-            ref_type="Contact",
-            ref_id=e.subject,
-        )
+        return _row(InteractionKind.RECORD, f"Contact added: {d['name']}", "Contact", s, **person)
     if t == "contacts.contact.lifecycle_changed":
-        return dict(
-            kind=InteractionKind.RECORD.value,
-            title=f"{d['name']}: {d['from']} → {d['lifecycle']}",
-            company_id=d.get("company_id"),
-            contact_id=e.subject,
-            ref_type="Contact",
-            ref_id=e.subject,
-        )
+        title = f"{d['name']}: {d['from']} → {d['lifecycle']}"
+        return _row(InteractionKind.RECORD, title, "Contact", s, **person)
     if t.startswith("deals.deal."):
-        verb = t.rsplit(".", 1)[1]
-        titles = {
-            "created": f"Deal opened: {d.get('title')}{_amount(d)}",
-            "stage_changed": f"Deal {d.get('title')} moved to {d.get('stage_name')}",
-            "won": f"Deal won: {d.get('title')}{_amount(d)}",
-            "lost": f"Deal lost: {d.get('title')}" + (f" — {d['lost_reason']}" if d.get("lost_reason") else ""),
-        }
-        if verb not in titles:
-            return None
-        return dict(
-            kind=InteractionKind.DEAL.value,
-            title=titles[verb],
-            company_id=d.get("company_id"),
-            contact_id=d.get("contact_id"),
-            ref_type="Deal",
-            ref_id=e.subject,
-        )
+        title = _deal_title(verb, d)
+        return _row(InteractionKind.DEAL, title, "Deal", s, **party) if title else None
     if t == "marketing.member.responded":
-        return dict(
-            kind=InteractionKind.CAMPAIGN.value,
-            title=f"Responded to campaign {d.get('campaign_name')}",
-            detail=d.get("response"),
-            company_id=d.get("company_id"),
-            contact_id=d.get("contact_id"),
-            ref_type="Campaign",
-            ref_id=d.get("campaign_id"),
-        )
+        title, campaign = f"Responded to campaign {d.get('campaign_name')}", d.get("campaign_id")
+        return _row(InteractionKind.CAMPAIGN, title, "Campaign", campaign, detail=d.get("response"), **party)
     if t in ("support.ticket.opened", "support.ticket.resolved"):
-        verb = "opened" if t.endswith("opened") else "resolved"
-        return dict(
-            kind=InteractionKind.TICKET.value,
-            title=f"Ticket {verb}: {d.get('subject')} [{d.get('priority')}]",
-            detail=d.get("resolution"),
-            company_id=d.get("company_id"),
-            contact_id=d.get("contact_id"),
-            ref_type="Ticket",
-            ref_id=e.subject,
-        )
+        title = f"Ticket {verb}: {d.get('subject')} [{d.get('priority')}]"
+        return _row(InteractionKind.TICKET, title, "Ticket", s, detail=d.get("resolution"), **party)
     return None
 
 

@@ -9,8 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import EVERYONE, STAFF, allow
-from services.common.graphql import Connection, paginate
-from services.common.values import parse_ts
+from services.common.graphql import Connection, FromDoc
 
 from . import domain, timeline
 from .policy import OWN_ROWS
@@ -24,7 +23,7 @@ CONTACT_SORT = [("last_name_key", 1), ("first_name_key", 1)]
 
 
 @strawberry.type(description="Something that happened with a client, on any channel, in any department.")
-class Interaction:
+class Interaction(FromDoc):
     id: strawberry.ID
     kind: InteractionKind
     title: str
@@ -36,21 +35,6 @@ class Interaction:
     company_id: strawberry.ID | None
     contact_id: strawberry.ID | None
 
-    @staticmethod
-    def from_doc(d: dict) -> Interaction:
-        return Interaction(
-            id=d["id"],
-            kind=InteractionKind(d["kind"]),
-            title=d["title"],
-            detail=d.get("detail"),
-            occurred_at=parse_ts(d["occurred_at"]),
-            source=d["source"],
-            ref_type=d.get("ref_type"),
-            ref_id=d.get("ref_id"),
-            company_id=d.get("company_id"),
-            contact_id=d.get("contact_id"),
-        )
-
 
 @strawberry.input
 class TimelineFilter:  # here, not in inputs.py: an argument of Company.timeline and Contact.timeline
@@ -61,20 +45,12 @@ class TimelineFilter:  # here, not in inputs.py: an argument of Company.timeline
 async def _timeline(
     info: Info, key: str, value: str, first: int | None, after: str | None, flt: TimelineFilter | None
 ) -> Connection[Interaction]:
-    c = info.context
-    return await paginate(
-        c.store,
-        "interactions",
-        c.scoped("interactions", timeline.timeline_filter(key, value, flt)),
-        timeline.SORT,
-        first,
-        after,
-        Interaction.from_doc,
-    )
+    where = timeline.timeline_filter(key, value, flt)
+    return await info.context.page("interactions", where, timeline.SORT, first, after, Interaction.from_doc)
 
 
 @strawberry.federation.type(keys=["id"], description="An organisation: client, prospect or partner.")
-class Company:
+class Company(FromDoc):
     id: strawberry.ID
     name: str
     kind: CompanyKind
@@ -90,39 +66,14 @@ class Company:
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @staticmethod
-    def from_doc(d: dict) -> Company:
-        return Company(
-            id=d["id"],
-            name=d["name"],
-            kind=CompanyKind(d["kind"]),
-            website=d.get("website"),
-            industry=d.get("industry"),
-            city=d.get("city"),
-            country=d.get("country"),
-            owner=d.get("owner"),
-            partner_id=d.get("partner_id"),
-            version=d["version"],
-            created_at=parse_ts(d["created_at"]),
-            updated_at=parse_ts(d["updated_at"]),
-        )
-
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
         return await info.context.one("companies", id, cls.from_doc)
 
     @strawberry.field(description="People at this company.", extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contacts(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Contact]:
-        c = info.context
-        return await paginate(
-            c.store,
-            "contacts",
-            c.scoped("contacts", {"company_id": self.id}),
-            CONTACT_SORT,
-            first,
-            after,
-            Contact.from_doc,
-        )
+        flt = {"company_id": self.id}
+        return await info.context.page("contacts", flt, CONTACT_SORT, first, after, Contact.from_doc)
 
     @strawberry.field(
         description="Every interaction with this company and its people, newest first, from all departments.",
@@ -135,7 +86,7 @@ class Company:
 
 
 @strawberry.federation.type(keys=["id"], description="A person, usually at a company.")
-class Contact:
+class Contact(FromDoc):
     id: strawberry.ID
     first_name: str
     last_name: str
@@ -157,24 +108,6 @@ class Contact:
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def company(self, info: Info) -> Company | None:
         return await info.context.one("companies", self.company_id or None, Company.from_doc)
-
-    @staticmethod
-    def from_doc(d: dict) -> Contact:
-        return Contact(
-            id=d["id"],
-            first_name=d["first_name"],
-            last_name=d["last_name"],
-            email=d.get("email"),
-            phone=d.get("phone"),
-            job_title=d.get("job_title"),
-            lifecycle=Lifecycle(d["lifecycle"]),
-            owner=d.get("owner"),
-            company_id=d.get("company_id"),
-            partner_id=d.get("partner_id"),
-            version=d["version"],
-            created_at=parse_ts(d["created_at"]),
-            updated_at=parse_ts(d["updated_at"]),
-        )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:

@@ -26,10 +26,8 @@ class DealStatus(Enum):
     LOST = "lost"
 
 
-class StageKind(Enum):
-    OPEN = "open"
-    WON = "won"
-    LOST = "lost"
+# a stage's kind is the status a deal in it has (`move_to_stage`): one set of values
+StageKind = Enum("StageKind", {s.name: s.value for s in DealStatus})
 
 
 class HealthLevel(Enum):

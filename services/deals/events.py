@@ -5,9 +5,10 @@ account-health read model fed by support's tickets."""
 from __future__ import annotations
 
 from services.common.envelope import Envelope
-from services.common.replica import apply_snapshot
+from services.common.replica import replica
 from services.common.service import Service, Subscription
 from services.common.store import Store
+from services.common.values import pick
 
 from . import domain
 
@@ -16,34 +17,13 @@ DEAL_STAGE_CHANGED = "deals.deal.stage_changed"
 DEAL_WON = "deals.deal.won"
 DEAL_LOST = "deals.deal.lost"
 
-COMPANY_EVENTS = ["contacts.company.created", "contacts.company.updated"]
-CONTACT_EVENTS = ["contacts.contact.created", "contacts.contact.updated"]
-TICKET_EVENTS = ["support.ticket.*"]
-REF_COMPANY_FIELDS = ["name", "kind", "owner", "partner_id"]
-REF_CONTACT_FIELDS = ["name", "company_id", "owner", "partner_id"]
-
 
 # ---- published ------------------------------------------------------------------------------------
 def deal_snapshot(d: dict, stage: dict) -> dict:
-    """The data of every `deals.deal.*` event."""
-    return {
-        "id": d["id"],
-        "version": d["version"],
-        "title": d["title"],
-        "company_id": d["company_id"],
-        "contact_id": d.get("contact_id"),
-        "amount_minor": d.get("amount_minor"),
-        "currency": d.get("currency"),
-        "pipeline_id": d["pipeline_id"],
-        "stage_id": d["stage_id"],
-        "stage_name": stage["name"],
-        "probability": stage["probability"],
-        "status": d["status"],
-        "owner": d.get("owner"),
-        "won_at": d.get("won_at"),
-        "lost_reason": d.get("lost_reason"),
-        "partner_id": d.get("partner_id"),
-    }
+    """The data of every `deals.deal.*` event: the deal, who owns it and where it stands in its pipeline."""
+    deal = pick(d, "id", "version", "title", "company_id", "contact_id", "partner_id", "amount_minor", "currency")
+    standing = pick(d, "owner", "pipeline_id", "stage_id", "status", "won_at", "lost_reason")
+    return {**deal, **standing, "stage_name": stage["name"], "probability": stage["probability"]}
 
 
 def deal_created(body: dict, stage: dict) -> Envelope:
@@ -80,11 +60,7 @@ async def on_ticket(store: Store, e: Envelope) -> None:
 def subscriptions(service: Service) -> list[Subscription]:
     """The consumers of `service` (its store is looked up when an event arrives)."""
     return [
-        Subscription(
-            "companies", COMPANY_EVENTS, lambda e: apply_snapshot(service.store, "ref_companies", e, REF_COMPANY_FIELDS)
-        ),
-        Subscription(
-            "contacts", CONTACT_EVENTS, lambda e: apply_snapshot(service.store, "ref_contacts", e, REF_CONTACT_FIELDS)
-        ),
-        Subscription("health", TICKET_EVENTS, lambda e: on_ticket(service.store, e)),
+        replica(service, "companies", "contacts.company", "ref_companies", ["name", "kind", "owner", "partner_id"]),
+        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "owner", "partner_id"]),
+        Subscription("health", ["support.ticket.*"], lambda e: on_ticket(service.store, e)),
     ]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 
 import strawberry
 
-from services.common.graphql import UserError
+from services.common.graphql import UserError, payload
 from services.common.values import equal
 
 from .types import Deal, DealStatus, Product
+
+
+@strawberry.input
+class Change:
+    """What a change of a record names: the record, and the version the client read (else CONFLICT)."""
+
+    id: strawberry.ID
+    expected_version: int
 
 
 @strawberry.input
@@ -24,9 +33,7 @@ class CreateProductInput:
 
 
 @strawberry.input
-class UpdateProductInput:
-    id: strawberry.ID
-    expected_version: int
+class UpdateProductInput(Change):
     name: str | None = None
     description: str | None = None
     unit: str | None = None
@@ -35,10 +42,7 @@ class UpdateProductInput:
     active: bool | None = None
 
 
-@strawberry.type
-class ProductPayload:
-    product: Product | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+ProductPayload = payload("ProductPayload", product=Product)
 
 
 @strawberry.input
@@ -49,15 +53,8 @@ class DealFilter:
     stage_id: strawberry.ID | None = None
 
     def clauses(self) -> list[dict]:
-        """One equality clause per field that is set."""
-        return equal(
-            [
-                ("status", self.status and self.status.value),
-                ("company_id", self.company_id),
-                ("owner", self.owner),
-                ("stage_id", self.stage_id),
-            ]
-        )
+        """One equality clause per field that is set (each field is named as the deal's)."""
+        return equal({**dataclasses.asdict(self), "status": self.status and self.status.value}.items())
 
 
 @strawberry.input
@@ -76,9 +73,7 @@ class CreateDealInput:
 
 
 @strawberry.input
-class MoveDealStageInput:
-    id: strawberry.ID
-    expected_version: int
+class MoveDealStageInput(Change):
     stage_id: strawberry.ID
     lost_reason: str | None = None
 

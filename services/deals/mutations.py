@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from services.common.audit import diff
 from services.common.authz import ADMIN, PARTNER, SALES, allow
 from services.common.errors import DuplicateKeyError, ErrorCode, InputError
 from services.common.graphql import payload_errors
@@ -77,11 +76,7 @@ class Mutation:
             "partner_id": partner_id,
             "expected_close_date": date_str(input.expected_close_date),
         }
-        doc = await c.store.insert(
-            "deals",
-            body,
-            events=[events.deal_created(body, stage), c.audit("created", "Deal", body["id"], diff(None, body))],
-        )
+        doc = await c.create("deals", "Deal", body, events=[events.deal_created(body, stage)])
         # account health is staff knowledge: a partner must not learn about the client's tickets
         warnings = list(domain.account_health(await c.get("account_health", company_id)).warnings) if p.is_staff else []
         return DealPayload(deal=Deal.from_doc(doc), warnings=warnings)
@@ -101,23 +96,18 @@ class Mutation:
             return domain.move_to_stage(d, stage, lost_reason=reason, now=now_iso())
 
         def moved(old: dict, new: dict) -> list:
-            return [*events.deal_moved(old, new, stage), c.audit("updated", "Deal", new["id"], diff(old, new))]
+            return events.deal_moved(old, new, stage)
 
-        doc = await c.store.mutate(
-            "deals", str(input.id), c.guarded("deals", change), expected_version=input.expected_version, events=moved
-        )
+        doc = await c.update("deals", "Deal", input.id, change, expected_version=input.expected_version, events=moved)
         return DealPayload(deal=Deal.from_doc(doc))
 
     @strawberry.mutation(description="Add a product or service to the catalogue.", extensions=allow(ADMIN, SALES))
     @payload_errors(ProductPayload)
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload | None:
-        c = info.context
         body = {"id": new_id(), "active": True, **domain.product_fields(input, creating=True)}
         body["sku_key"] = body["sku"]
         try:
-            doc = await c.store.insert(
-                "products", body, events=[c.audit("created", "Product", body["id"], diff(None, body))]
-            )
+            doc = await info.context.create("products", "Product", body)
         except DuplicateKeyError:
             raise InputError(ErrorCode.DUPLICATE, f"SKU {input.sku} exists already", ["input", "sku"]) from None
         return ProductPayload(product=Product.from_doc(doc))
@@ -129,11 +119,9 @@ class Mutation:
     async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload | None:
         c = info.context
         changes = domain.product_fields(input, creating=False)
-        doc = await c.store.mutate(
-            "products",
-            str(input.id),
-            c.guarded("products", lambda d: {**d, **changes}),
-            expected_version=input.expected_version,
-            events=lambda old, new: [c.audit("updated", "Product", new["id"], diff(old, new))],
-        )
+
+        def change(d: dict) -> dict:
+            return {**d, **changes}
+
+        doc = await c.update("products", "Product", input.id, change, expected_version=input.expected_version)
         return ProductPayload(product=Product.from_doc(doc))

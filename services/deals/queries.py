@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import ADMIN, PARTNER, SALES, allow
-from services.common.graphql import Connection, PublicError, paginate
+from services.common.graphql import Connection, PublicError
 from services.common.values import all_of
 
 from . import domain
@@ -30,16 +30,8 @@ class Query:
     async def products(
         self, info: Info, first: int | None = None, after: str | None = None, active_only: bool = True
     ) -> Connection[Product] | None:
-        c = info.context
-        return await paginate(
-            c.store,
-            "products",
-            c.scoped("products", {"active": True} if active_only else {}),
-            [("sku", 1)],
-            first,
-            after,
-            Product.from_doc,
-        )
+        flt = {"active": True} if active_only else {}
+        return await info.context.page("products", flt, [("sku", 1)], first, after, Product.from_doc)
 
     @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
     async def deal(self, info: Info, id: strawberry.ID) -> Deal | None:
@@ -49,9 +41,8 @@ class Query:
     async def deals(
         self, info: Info, first: int | None = None, after: str | None = None, filter: DealFilter | None = None
     ) -> Connection[Deal] | None:
-        c = info.context
         flt = all_of(*filter.clauses()) if filter else {}
-        return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
+        return await info.context.page("deals", flt, DEAL_SORT, first, after, Deal.from_doc)
 
     @strawberry.field(
         description="Open deals of one pipeline by stage: amount and probability-weighted amount.",

@@ -17,6 +17,13 @@ from .types import Company, Contact, Deal
 
 class DealsService(Service):
     name = "deals"
+    indexes = {
+        # the deals of a company, a contact, a partner or an owner, newest first; open deals by currency (forecast)
+        "deals": [
+            *([(key, 1), ("created_at", -1)] for key in ("company_id", "contact_id", "partner_id", "owner")),
+            [("status", 1), ("currency", 1)],
+        ],
+    }
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Company, Contact, Deal], settings=self.settings)
@@ -26,11 +33,6 @@ class DealsService(Service):
 
     async def setup(self) -> None:
         s = self.store
-        await s.ensure_index("deals", [("company_id", 1), ("created_at", -1)])
-        await s.ensure_index("deals", [("contact_id", 1), ("created_at", -1)])
-        await s.ensure_index("deals", [("status", 1), ("currency", 1)])
-        await s.ensure_index("deals", [("partner_id", 1), ("created_at", -1)])
-        await s.ensure_index("deals", [("owner", 1), ("created_at", -1)])
         await s.ensure_index("products", [("sku_key", 1)], unique=True)
         if await s.get("pipelines", domain.DEFAULT_PIPELINE) is None:
             try:

@@ -3,14 +3,15 @@ Contact). Conversions from stored documents and from the plain values of `domain
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import strawberry
 from strawberry.types import Info
 
 from services.common.authz import PARTNER, SALES, STAFF, allow
-from services.common.graphql import Connection, Money, paginate
-from services.common.values import all_of, parse_date, parse_ts
+from services.common.graphql import Connection, EntityRef, FromDoc, Money
+from services.common.values import all_of
 
 from . import domain
 from .policy import DEAL_READERS
@@ -50,8 +51,59 @@ class Pipeline:
         return Pipeline(id=d["id"], name=d["name"], stages=[Stage.from_doc(s, i) for i, s in enumerate(d["stages"])])
 
 
+@strawberry.type(description="Unresolved problems of a client, from support's tickets.")
+class AccountHealth:
+    level: HealthLevel
+    open_tickets: int
+    open_critical_tickets: int
+    warnings: list[str] = strawberry.field(description='Human-readable, e.g. "2 open critical tickets".')
+
+    @staticmethod
+    def from_health(h: domain.Health) -> AccountHealth:
+        return AccountHealth(**{**dataclasses.asdict(h), "warnings": list(h.warnings)})
+
+
+def deals_of(key: str, description: str | None = None):
+    """The `deals` field of a company or a contact (`key` names which): its deals, newest first."""
+
+    async def deals(
+        self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
+    ) -> Connection[Deal] | None:
+        flt = all_of({key: str(self.id)}, {"status": status.value} if status else None)
+        return await info.context.page("deals", flt, DEAL_SORT, first, after, Deal.from_doc)
+
+    return strawberry.field(
+        resolver=deals, description=description, extensions=allow(DEAL_READERS, scoped={SALES, PARTNER})
+    )
+
+
 @strawberry.federation.type(keys=["id"])
-class Deal:
+class Company(EntityRef):
+    deals = deals_of("company_id", "Deals with this company, newest first.")
+
+    @strawberry.field(description="Open tickets and what they mean for a new offer.", extensions=allow(STAFF))
+    async def health(self, info: Info) -> AccountHealth | None:
+        doc = await info.context.get("account_health", str(self.id))
+        return AccountHealth.from_health(domain.account_health(doc))
+
+
+@strawberry.federation.type(keys=["id"])
+class Contact(EntityRef):
+    deals = deals_of("contact_id")
+
+
+def reference(entity: type[EntityRef], key: str):
+    """A field with the stub of the `entity` (owned by contacts) that the deal's `key` names."""
+
+    def resolve(self) -> EntityRef | None:
+        id = getattr(self, key)
+        return entity(id=id) if id else None
+
+    return strawberry.field(resolver=resolve, graphql_type=entity | None, extensions=allow(DEAL_READERS))
+
+
+@strawberry.federation.type(keys=["id"])
+class Deal(FromDoc):
     id: strawberry.ID
     title: str
     status: DealStatus
@@ -89,101 +141,12 @@ class Deal:
     async def pipeline(self, info: Info) -> Pipeline | None:
         return await info.context.one("pipelines", self.pipeline_id, Pipeline.from_doc)
 
-    @strawberry.field(extensions=allow(DEAL_READERS))
-    def company(self) -> Company | None:
-        return Company(id=self.company_id)
-
-    @strawberry.field(extensions=allow(DEAL_READERS))
-    def contact(self) -> Contact | None:
-        return Contact(id=self.contact_id) if self.contact_id else None
-
-    @staticmethod
-    def from_doc(d: dict) -> Deal:
-        return Deal(
-            id=d["id"],
-            title=d["title"],
-            status=DealStatus(d["status"]),
-            owner=d.get("owner"),
-            expected_close_date=parse_date(d.get("expected_close_date")),
-            won_at=parse_ts(d.get("won_at")),
-            lost_reason=d.get("lost_reason"),
-            version=d["version"],
-            created_at=parse_ts(d["created_at"]),
-            updated_at=parse_ts(d["updated_at"]),
-            company_id=d["company_id"],
-            contact_id=d.get("contact_id"),
-            pipeline_id=d["pipeline_id"],
-            stage_id=d["stage_id"],
-            partner_id=d.get("partner_id"),
-            amount_minor=d.get("amount_minor"),
-            currency=d.get("currency"),
-        )
+    company = reference(Company, "company_id")
+    contact = reference(Contact, "contact_id")
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Deal | None:
         return await info.context.one("deals", id, cls.from_doc)
-
-
-@strawberry.type(description="Unresolved problems of a client, from support's tickets.")
-class AccountHealth:
-    level: HealthLevel
-    open_tickets: int
-    open_critical_tickets: int
-    warnings: list[str] = strawberry.field(description='Human-readable, e.g. "2 open critical tickets".')
-
-    @staticmethod
-    def from_health(h: domain.Health) -> AccountHealth:
-        return AccountHealth(
-            level=h.level,
-            open_tickets=h.open_tickets,
-            open_critical_tickets=h.open_critical_tickets,
-            warnings=list(h.warnings),
-        )
-
-
-async def _deals_of(
-    info: Info, key: str, id: strawberry.ID, status: DealStatus | None, first: int | None, after: str | None
-) -> Connection[Deal]:
-    c = info.context
-    flt = all_of({key: str(id)}, {"status": status.value} if status else None)
-    return await paginate(c.store, "deals", c.scoped("deals", flt), DEAL_SORT, first, after, Deal.from_doc)
-
-
-@strawberry.federation.type(keys=["id"])
-class Company:
-    id: strawberry.ID
-
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Company:
-        return cls(id=id)
-
-    @strawberry.field(
-        description="Deals with this company, newest first.", extensions=allow(DEAL_READERS, scoped={SALES, PARTNER})
-    )
-    async def deals(
-        self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
-    ) -> Connection[Deal] | None:
-        return await _deals_of(info, "company_id", self.id, status, first, after)
-
-    @strawberry.field(description="Open tickets and what they mean for a new offer.", extensions=allow(STAFF))
-    async def health(self, info: Info) -> AccountHealth | None:
-        doc = await info.context.get("account_health", str(self.id))
-        return AccountHealth.from_health(domain.account_health(doc))
-
-
-@strawberry.federation.type(keys=["id"])
-class Contact:
-    id: strawberry.ID
-
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Contact:
-        return cls(id=id)
-
-    @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
-    async def deals(
-        self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
-    ) -> Connection[Deal] | None:
-        return await _deals_of(info, "contact_id", self.id, status, first, after)
 
 
 @strawberry.type
@@ -220,7 +183,7 @@ class Forecast:
 
 
 @strawberry.type(description="A product or service of the catalogue, with its list price.")
-class Product:
+class Product(FromDoc):
     id: strawberry.ID
     sku: str
     name: str
@@ -234,17 +197,3 @@ class Product:
     @strawberry.field(description="List price per unit.", extensions=allow(DEAL_READERS))
     def list_price(self) -> Money | None:
         return Money.from_minor(self.price_minor, self.currency)
-
-    @staticmethod
-    def from_doc(d: dict) -> Product:
-        return Product(
-            id=d["id"],
-            sku=d["sku"],
-            name=d["name"],
-            description=d.get("description"),
-            unit=d.get("unit"),
-            active=d["active"],
-            version=d["version"],
-            price_minor=d.get("price_minor"),
-            currency=d.get("currency"),
-        )

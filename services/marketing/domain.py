@@ -68,6 +68,17 @@ def member_id(campaign_id: str, contact_id: str) -> str:
     return f"{campaign_id}:{contact_id}"
 
 
+def targeted(campaign_id: str, contact: dict) -> dict:
+    """A contact added to a campaign's audience (one member record per campaign and contact)."""
+    return {
+        "id": member_id(campaign_id, contact["id"]),
+        "campaign_id": campaign_id,
+        "contact_id": contact["id"],
+        "company_id": contact.get("company_id"),
+        "status": MemberStatus.TARGETED.value,
+    }
+
+
 def check_response_time(at: str, now: str) -> None:
     if at > now:
         raise InputError(ErrorCode.INVALID, "respondedAt is in the future", ["input", "respondedAt"])

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.common.envelope import Envelope
-from services.common.replica import apply_snapshot
+from services.common.replica import replica
 from services.common.service import Subscription
+from services.common.values import pick
 
 from .attribution import on_deal_won
 
@@ -19,37 +20,26 @@ MEMBER_RESPONDED = "marketing.member.responded"
 
 
 def campaign_created(campaign: dict) -> Envelope:
-    return Envelope(
-        CAMPAIGN_CREATED,
-        campaign["id"],
-        {"id": campaign["id"], "version": 1, "name": campaign["name"], "channel": campaign["channel"]},
-    )
+    return Envelope(CAMPAIGN_CREATED, campaign["id"], {**pick(campaign, "id", "name", "channel"), "version": 1})
 
 
-def member_responded(campaign: dict, member: dict) -> Envelope:
+def member_responded(campaign: dict, member_id: str, member: dict) -> Envelope:
+    published = pick(member, "contact_id", "company_id", "response", "responded_at")
     return Envelope(
         MEMBER_RESPONDED,
-        member["id"],
+        member_id,
         {
-            "id": member["id"],
+            "id": member_id,
+            **published,
             "campaign_id": campaign["id"],
             "campaign_name": campaign["name"],
             "channel": campaign["channel"],
-            "contact_id": member["contact_id"],
-            "company_id": member.get("company_id"),
-            "response": member.get("response"),
-            "responded_at": member["responded_at"],
         },
     )
 
 
 def subscriptions(service: Service) -> list[Subscription]:
-    # the store is looked up per event: it exists only once the service has started
     return [
-        Subscription(
-            "contacts",
-            ["contacts.contact.created", "contacts.contact.updated"],
-            lambda e: apply_snapshot(service.store, "ref_contacts", e, ["name", "company_id"]),
-        ),
+        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id"]),
         Subscription("attribution", ["deals.deal.won"], lambda e: on_deal_won(service.store, e)),
     ]

@@ -7,7 +7,7 @@ import decimal
 
 import strawberry
 
-from services.common.graphql import UserError
+from services.common.graphql import UserError, payload
 
 from .types import Campaign, CampaignMember, Channel
 
@@ -46,10 +46,7 @@ class RecordResponseInput:
     responded_at: dt.datetime | None = strawberry.field(default=None, description="Defaults to now.")
 
 
-@strawberry.type
-class CampaignPayload:
-    campaign: Campaign | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+CampaignPayload = payload("CampaignPayload", campaign=Campaign)
 
 
 @strawberry.type
@@ -59,7 +56,4 @@ class AddMembersPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
-class ResponsePayload:
-    member: CampaignMember | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+ResponsePayload = payload("ResponsePayload", member=CampaignMember)

@@ -44,11 +44,7 @@ class Mutation:
                 ends_on=input.ends_on,
             ),
         }
-        doc = await c.store.insert(
-            "campaigns",
-            body,
-            events=[events.campaign_created(body), c.audit("created", "Campaign", body["id"], diff(None, body))],
-        )
+        doc = await c.create("campaigns", "Campaign", body, events=[events.campaign_created(body)])
         return CampaignPayload(campaign=Campaign.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
@@ -57,12 +53,12 @@ class Mutation:
         c = info.context
         current = await c.referenced("campaigns", input.id, "campaign", "id", code=ErrorCode.NOT_FOUND)
         cost, _ = parse_money(input.cost, current["currency"], "cost")
-        doc = await c.store.mutate(
+        doc = await c.update(
             "campaigns",
-            str(input.id),
-            c.guarded("campaigns", lambda d: {**d, "cost_minor": cost}),
+            "Campaign",
+            input.id,
+            lambda d: {**d, "cost_minor": cost},
             expected_version=input.expected_version,
-            events=lambda old, new: [c.audit("updated", "Campaign", new["id"], diff(old, new))],
         )
         return CampaignPayload(campaign=Campaign.from_doc(doc))
 
@@ -80,17 +76,8 @@ class Mutation:
             )
         added = 0
         for cid in ids:
-            member = {
-                "id": domain.member_id(campaign["id"], cid),
-                "campaign_id": campaign["id"],
-                "contact_id": cid,
-                "company_id": known[cid].get("company_id"),
-                "status": domain.MemberStatus.TARGETED.value,
-            }
             try:
-                await c.store.insert(
-                    "members", member, events=[c.audit("created", "CampaignMember", member["id"], diff(None, member))]
-                )
+                await c.create("members", "CampaignMember", domain.targeted(campaign["id"], known[cid]))
                 added += 1
             except DuplicateKeyError:
                 pass  # already a member
@@ -115,7 +102,7 @@ class Mutation:
             lambda d: domain.responded(d, campaign_id=campaign["id"], contact=contact, response=response, at=at),
             create=True,
             events=lambda old, new: [
-                events.member_responded(campaign, new),
+                events.member_responded(campaign, mid, new),
                 c.audit("updated" if old else "created", "CampaignMember", mid, diff(old, new)),
             ],
         )

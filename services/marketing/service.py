@@ -15,19 +15,20 @@ from .types import Campaign, Contact
 
 class MarketingService(Service):
     name = "marketing"
+    indexes = {
+        "members": [
+            [("campaign_id", 1), ("created_at", 1)],
+            [("contact_id", 1), ("created_at", -1)],
+            [("company_id", 1)],
+        ],
+        "attributions": [[("campaign_id", 1)]],
+    }
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Campaign, Contact], settings=self.settings)
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
-
-    async def setup(self) -> None:
-        s = self.store
-        await s.ensure_index("members", [("campaign_id", 1), ("created_at", 1)])
-        await s.ensure_index("members", [("contact_id", 1), ("created_at", -1)])
-        await s.ensure_index("members", [("company_id", 1)])
-        await s.ensure_index("attributions", [("campaign_id", 1)])
 
     def subscriptions(self) -> list[Subscription]:
         return events.subscriptions(self)

@@ -9,8 +9,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.common.authz import STAFF, allow
-from services.common.graphql import Connection, Money, paginate
-from services.common.values import all_of, parse_date, parse_ts
+from services.common.graphql import Connection, EntityRef, FromDoc, Money
+from services.common.values import all_of
 
 from . import domain
 from .attribution import roi
@@ -40,7 +40,7 @@ def revenue_of(info: Info, campaign_id: str):
 
 
 @strawberry.federation.type(keys=["id"])
-class Campaign:
+class Campaign(FromDoc):
     id: strawberry.ID
     name: str
     channel: Channel
@@ -85,32 +85,17 @@ class Campaign:
     ) -> Connection[CampaignMember] | None:
         c = info.context
         flt = all_of({"campaign_id": str(self.id)}, {"status": status.value} if status else None)
-        return await paginate(
-            c.store, "members", c.scoped("members", flt), [("created_at", 1)], first, after, CampaignMember.from_doc
-        )
+        return await c.page("members", flt, [("created_at", 1)], first, after, CampaignMember.from_doc)
 
     @strawberry.field(extensions=allow(STAFF))
     async def response_count(self, info: Info) -> int | None:
         c = info.context
-        return await c.store.count(
-            "members",
-            c.scoped("members", all_of({"campaign_id": str(self.id)}, {"status": domain.MemberStatus.RESPONDED.value})),
-        )
+        responded = all_of({"campaign_id": str(self.id)}, {"status": domain.MemberStatus.RESPONDED.value})
+        return await c.store.count("members", c.scoped("members", responded))
 
-    @staticmethod
-    def from_doc(d: dict) -> Campaign:
-        return Campaign(
-            id=d["id"],
-            name=d["name"],
-            channel=Channel(d["channel"]),
-            currency=d["currency"],
-            starts_on=parse_date(d.get("starts_on")),
-            ends_on=parse_date(d.get("ends_on")),
-            version=d["version"],
-            created_at=parse_ts(d["created_at"]),
-            budget_minor=d.get("budget_minor"),
-            cost_minor=d.get("cost_minor") or 0,
-        )
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"cost_minor": doc.get("cost_minor") or 0}
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Campaign | None:
@@ -118,7 +103,7 @@ class Campaign:
 
 
 @strawberry.type(description="A contact's place in a campaign.")
-class CampaignMember:
+class CampaignMember(FromDoc):
     status: MemberStatus
     responded_at: dt.datetime | None
     response: str | None
@@ -133,36 +118,12 @@ class CampaignMember:
     def contact(self) -> Contact | None:
         return Contact(id=self.contact_id)
 
-    @staticmethod
-    def from_doc(d: dict) -> CampaignMember:
-        return CampaignMember(
-            status=MemberStatus(d["status"]),
-            responded_at=parse_ts(d.get("responded_at")),
-            response=d.get("response"),
-            campaign_id=d["campaign_id"],
-            contact_id=d["contact_id"],
-        )
-
 
 @strawberry.federation.type(keys=["id"])
-class Contact:
-    id: strawberry.ID
-
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Contact:
-        return cls(id=id)
-
+class Contact(EntityRef):
     @strawberry.field(description="Campaigns this person was targeted by or responded to.", extensions=allow(STAFF))
     async def campaigns(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CampaignMember] | None:
-        c = info.context
-        return await paginate(
-            c.store,
-            "members",
-            c.scoped("members", {"contact_id": str(self.id)}),
-            [("created_at", -1)],
-            first,
-            after,
-            CampaignMember.from_doc,
-        )
+        flt = {"contact_id": str(self.id)}
+        return await info.context.page("members", flt, [("created_at", -1)], first, after, CampaignMember.from_doc)

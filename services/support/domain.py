@@ -44,7 +44,17 @@ def resolved(ticket: dict, resolution: str, now: str) -> dict:
     return {**ticket, "status": "resolved", "resolution": resolution, "resolved_at": now}
 
 
-def check_comment(*, internal: bool, by_staff: bool) -> None:
-    """Internal notes are staff's; customers comment publicly."""
+def comment(id: str, ticket: dict, body: str, *, internal: bool, author: str, role: str, by_staff: bool) -> dict:
+    """A comment on `ticket`. Internal notes are staff's; customers comment publicly."""
     if internal and not by_staff:
         raise InputError(ErrorCode.NOT_ALLOWED, "only staff write internal notes", ["input", "internal"])
+    return {
+        "id": id,
+        "ticket_id": ticket["id"],
+        "company_id": ticket["company_id"],
+        "contact_id": ticket.get("contact_id"),
+        "body": body,
+        "internal": internal,
+        "author": author,
+        "author_role": role,
+    }

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.common.envelope import Envelope
-from services.common.replica import apply_snapshot
+from services.common.replica import replica
 from services.common.service import Subscription
+from services.common.values import pick
 
 if TYPE_CHECKING:
     from services.common.service import Service
@@ -19,20 +20,9 @@ TICKET_COMMENTED = "support.ticket.commented"
 
 
 def ticket_snapshot(d: dict) -> dict:
-    return {
-        k: d.get(k)
-        for k in (
-            "id",
-            "version",
-            "company_id",
-            "contact_id",
-            "subject",
-            "priority",
-            "status",
-            "resolution",
-            "resolved_at",
-        )
-    }
+    return pick(
+        d, "id", "version", "company_id", "contact_id", "subject", "priority", "status", "resolution", "resolved_at"
+    )
 
 
 def opened(ticket: dict) -> Envelope:
@@ -44,31 +34,12 @@ def resolved(ticket: dict) -> Envelope:
 
 
 def commented(ticket: dict, comment: dict) -> Envelope:
-    return Envelope(
-        TICKET_COMMENTED,
-        ticket["id"],
-        {
-            "id": comment["id"],
-            "ticket_id": ticket["id"],
-            "company_id": ticket["company_id"],
-            "contact_id": ticket.get("contact_id"),
-            "internal": comment["internal"],
-            "author_role": comment["author_role"],
-        },
-    )
+    published = pick(comment, "id", "ticket_id", "company_id", "contact_id", "internal", "author_role")
+    return Envelope(TICKET_COMMENTED, ticket["id"], published)
 
 
 def subscriptions(service: Service) -> list[Subscription]:
-    # the store is looked up per event: it exists only once the service has started
     return [
-        Subscription(
-            "companies",
-            ["contacts.company.created", "contacts.company.updated"],
-            lambda e: apply_snapshot(service.store, "ref_companies", e, ["name", "kind", "owner"]),
-        ),
-        Subscription(
-            "contacts",
-            ["contacts.contact.created", "contacts.contact.updated"],
-            lambda e: apply_snapshot(service.store, "ref_contacts", e, ["name", "company_id", "email"]),
-        ),
+        replica(service, "companies", "contacts.company", "ref_companies", ["name", "kind", "owner"]),
+        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "email"]),
     ]

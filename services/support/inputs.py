@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from services.common.graphql import UserError
+from services.common.graphql import payload
 
 from .types import Ticket, TicketComment, TicketPriority, TicketStatus
 
@@ -41,14 +41,5 @@ class AddTicketCommentInput:
     )
 
 
-@strawberry.type
-class TicketPayload:
-    ticket: Ticket | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CommentPayload:
-    comment: TicketComment | None = None
-    ticket: Ticket | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+TicketPayload = payload("TicketPayload", ticket=Ticket)
+CommentPayload = payload("CommentPayload", comment=TicketComment, ticket=Ticket)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from services.common.audit import diff
 from services.common.authz import ADMIN, CUSTOMER, SALES, SUPPORT, allow
 from services.common.errors import ErrorCode, InputError
 from services.common.graphql import payload_errors
@@ -48,11 +47,7 @@ class Mutation:
             "status": "open",
             "opened_by": p.sub,
         }
-        doc = await c.store.insert(
-            "tickets",
-            body,
-            events=[events.opened({**body, "version": 1}), c.audit("created", "Ticket", body["id"], diff(None, body))],
-        )
+        doc = await c.create("tickets", "Ticket", body, events=[events.opened({**body, "version": 1})])
         return TicketPayload(ticket=Ticket.from_doc(doc))
 
     @strawberry.mutation(extensions=allow(ADMIN, SUPPORT))
@@ -60,12 +55,13 @@ class Mutation:
     async def resolve_ticket(self, info: Info, input: ResolveTicketInput) -> TicketPayload | None:
         c = info.context
         resolution = clean_text(input.resolution, "resolution", required=True, max_len=domain.MAX_TEXT)
-        doc = await c.store.mutate(
+        doc = await c.update(
             "tickets",
-            str(input.id),
-            c.guarded("tickets", lambda d: domain.resolved(d, resolution, now_iso())),
+            "Ticket",
+            input.id,
+            lambda d: domain.resolved(d, resolution, now_iso()),
             expected_version=input.expected_version,
-            events=lambda old, new: [events.resolved(new), c.audit("updated", "Ticket", new["id"], diff(old, new))],
+            events=lambda old, new: [events.resolved(new)],
         )
         return TicketPayload(ticket=Ticket.from_doc(doc))
 
@@ -80,20 +76,8 @@ class Mutation:
         p = c.principal
         ticket = await c.referenced("tickets", input.ticket_id, "ticket", "ticketId")
         body = clean_text(input.body, "body", required=True, max_len=domain.MAX_TEXT)
-        domain.check_comment(internal=bool(input.internal), by_staff=p.is_staff)
-        doc = {
-            "id": new_id(),
-            "ticket_id": ticket["id"],
-            "company_id": ticket["company_id"],
-            "contact_id": ticket.get("contact_id"),
-            "body": body,
-            "internal": bool(input.internal),
-            "author": p.sub,
-            "author_role": p.role,
-        }
-        saved = await c.store.insert(
-            "ticket_comments",
-            doc,
-            events=[events.commented(ticket, doc), c.audit("created", "TicketComment", doc["id"], diff(None, doc))],
+        doc = domain.comment(
+            new_id(), ticket, body, internal=bool(input.internal), author=p.sub, role=p.role, by_staff=p.is_staff
         )
+        saved = await c.create("ticket_comments", "TicketComment", doc, events=[events.commented(ticket, doc)])
         return CommentPayload(comment=TicketComment.from_doc(saved), ticket=Ticket.from_doc(ticket))

@@ -18,19 +18,20 @@ from .types import Company, Contact, Ticket
 
 class SupportService(Service):
     name = "support"
+    indexes = {
+        "tickets": [
+            [("company_id", 1), ("created_at", -1)],
+            [("contact_id", 1), ("created_at", -1)],
+            [("status", 1), ("priority", 1)],
+        ],
+        "ticket_comments": [[("ticket_id", 1), ("created_at", 1)]],
+    }
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Company, Contact, Ticket], settings=self.settings)
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
-
-    async def setup(self) -> None:
-        s = self.store
-        await s.ensure_index("tickets", [("company_id", 1), ("created_at", -1)])
-        await s.ensure_index("tickets", [("contact_id", 1), ("created_at", -1)])
-        await s.ensure_index("tickets", [("status", 1), ("priority", 1)])
-        await s.ensure_index("ticket_comments", [("ticket_id", 1), ("created_at", 1)])
 
     def subscriptions(self) -> list[Subscription]:
         return events.subscriptions(self)

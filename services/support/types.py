@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.common.authz import CUSTOMER, allow
-from services.common.graphql import Connection, paginate
+from services.common.graphql import Connection, EntityRef, FromDoc
 from services.common.values import all_of, parse_ts
 
 from . import domain
@@ -21,8 +21,13 @@ TicketStatus = strawberry.enum(domain.TicketStatus)
 TICKET_SORT = [("created_at", -1)]
 
 
+def own_rows() -> list:
+    """The field rule of ticket lists: staff and customers, a customer confined to its own rows."""
+    return allow(TICKET_READERS, scoped={CUSTOMER})
+
+
 @strawberry.federation.type(keys=["id"])
-class Ticket:
+class Ticket(FromDoc):
     id: strawberry.ID
     subject: str
     description: str | None
@@ -46,38 +51,19 @@ class Ticket:
 
     @strawberry.field(
         description="The conversation, oldest first. Customers see the public comments only.",
-        extensions=allow(TICKET_READERS, scoped={CUSTOMER}),
+        extensions=own_rows(),
     )
     async def comments(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[TicketComment] | None:
-        c = info.context
-        return await paginate(
-            c.store,
-            "ticket_comments",
-            c.scoped("ticket_comments", {"ticket_id": str(self.id)}),
-            [("created_at", 1)],
-            first,
-            after,
-            TicketComment.from_doc,
+        flt = {"ticket_id": str(self.id)}
+        return await info.context.page(
+            "ticket_comments", flt, [("created_at", 1)], first, after, TicketComment.from_doc
         )
 
-    @staticmethod
-    def from_doc(d: dict) -> Ticket:
-        return Ticket(
-            id=d["id"],
-            subject=d["subject"],
-            description=d.get("description"),
-            priority=TicketPriority(d["priority"]),
-            status=TicketStatus(d["status"]),
-            resolution=d.get("resolution"),
-            opened_at=parse_ts(d["created_at"]),
-            resolved_at=parse_ts(d.get("resolved_at")),
-            updated_at=parse_ts(d["updated_at"]),
-            version=d["version"],
-            company_id=d["company_id"],
-            contact_id=d.get("contact_id"),
-        )
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"opened_at": parse_ts(doc["created_at"])}
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Ticket | None:
@@ -85,7 +71,7 @@ class Ticket:
 
 
 @strawberry.type(description="A message on a ticket: public (the customer sees it) or an internal note.")
-class TicketComment:
+class TicketComment(FromDoc):
     id: strawberry.ID
     body: str
     internal: bool
@@ -93,90 +79,56 @@ class TicketComment:
     author_role: str
     created_at: dt.datetime
 
-    @staticmethod
-    def from_doc(d: dict) -> TicketComment:
-        return TicketComment(
-            id=d["id"],
-            body=d["body"],
-            internal=d["internal"],
-            author=d["author"],
-            author_role=d["author_role"],
-            created_at=parse_ts(d["created_at"]),
-        )
 
+class _TicketsOf:
+    """`tickets` and `openTicketCount` of a company or a contact (the key names which)."""
 
-def ticket_filter(key: str, value: str, status: TicketStatus | None) -> dict:
-    return all_of({key: value}, {"status": status.value} if status else None)
+    key = "company_id"
 
+    async def _tickets(
+        self, info: Info, first: int | None, after: str | None, status: TicketStatus | None
+    ) -> Connection[Ticket]:
+        flt = all_of({self.key: str(self.id)}, {"status": status.value} if status else None)
+        return await info.context.page("tickets", flt, TICKET_SORT, first, after, Ticket.from_doc)
 
-async def _tickets(
-    info: Info, key: str, value: str, first: int | None, after: str | None, status: TicketStatus | None
-) -> Connection[Ticket]:
-    c = info.context
-    return await paginate(
-        c.store,
-        "tickets",
-        c.scoped("tickets", ticket_filter(key, value, status)),
-        TICKET_SORT,
-        first,
-        after,
-        Ticket.from_doc,
-    )
+    async def _open_count(self, info: Info) -> int:
+        """Open tickets per company (or contact): one grouped query per request (DataLoader)."""
+        c, key = info.context, self.key
 
+        async def load(ids: list[str]) -> list[int]:
+            flt = all_of({key: {"$in": ids}}, {"status": {"$in": domain.OPEN_STATUSES}})
+            rows = await c.store.group("tickets", [key], flt=c.scoped("tickets", flt))
+            counts = {r["key"][key]: r["count"] for r in rows}
+            return [counts.get(i, 0) for i in ids]
 
-def _open_count(info: Info, key: str, id: str):
-    """Open tickets per company (or contact), one grouped query per request (DataLoader)."""
-    c = info.context
-
-    async def load(ids: list[str]) -> list[int]:
-        rows = await c.store.group(
-            "tickets",
-            [key],
-            flt=c.scoped("tickets", all_of({key: {"$in": ids}}, {"status": {"$in": domain.OPEN_STATUSES}})),
-        )
-        counts = {r["key"][key]: r["count"] for r in rows}
-        return [counts.get(i, 0) for i in ids]
-
-    return c.loader(f"open_by:{key}", lambda: DataLoader(load_fn=load)).load(id)
+        return await c.loader(f"open_by:{key}", lambda: DataLoader(load_fn=load)).load(str(self.id))
 
 
 @strawberry.federation.type(keys=["id"])
-class Company:
-    id: strawberry.ID
+class Company(EntityRef, _TicketsOf):
+    key = "company_id"
 
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Company:
-        return cls(id=id)
-
-    @strawberry.field(
-        description="Tickets of this company, newest first.", extensions=allow(TICKET_READERS, scoped={CUSTOMER})
-    )
+    @strawberry.field(description="Tickets of this company, newest first.", extensions=own_rows())
     async def tickets(
         self, info: Info, first: int | None = None, after: str | None = None, status: TicketStatus | None = None
     ) -> Connection[Ticket] | None:
-        return await _tickets(info, "company_id", str(self.id), first, after, status)
+        return await self._tickets(info, first, after, status)
 
-    @strawberry.field(
-        description="Tickets not yet resolved or closed.", extensions=allow(TICKET_READERS, scoped={CUSTOMER})
-    )
+    @strawberry.field(description="Tickets not yet resolved or closed.", extensions=own_rows())
     async def open_ticket_count(self, info: Info) -> int | None:
-        return await _open_count(info, "company_id", str(self.id))
+        return await self._open_count(info)
 
 
 @strawberry.federation.type(keys=["id"])
-class Contact:
-    id: strawberry.ID
+class Contact(EntityRef, _TicketsOf):
+    key = "contact_id"
 
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Contact:
-        return cls(id=id)
-
-    @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
+    @strawberry.field(extensions=own_rows())
     async def tickets(
         self, info: Info, first: int | None = None, after: str | None = None, status: TicketStatus | None = None
     ) -> Connection[Ticket] | None:
-        return await _tickets(info, "contact_id", str(self.id), first, after, status)
+        return await self._tickets(info, first, after, status)
 
-    @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER}))
+    @strawberry.field(extensions=own_rows())
     async def open_ticket_count(self, info: Info) -> int | None:
-        return await _open_count(info, "contact_id", str(self.id))
+        return await self._open_count(info)

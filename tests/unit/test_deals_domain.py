@@ -44,6 +44,10 @@ def test_default_pipeline():
     assert {s["kind"] for s in PIPELINE["stages"]} == {k.value for k in StageKind}
 
 
+def test_stage_kinds_are_deal_statuses():
+    assert [(k.name, k.value) for k in StageKind] == [(s.name, s.value) for s in DealStatus]
+
+
 def test_find_stage():
     assert domain.find_stage(PIPELINE, "brief")["probability"] == 20
     assert domain.find_stage(PIPELINE, "nope") is None
@@ -95,6 +99,19 @@ def test_same_stage_is_refused():
     with pytest.raises(InputError) as e:
         domain.move_to_stage(deal(stage_id="brief"), stage("brief"), lost_reason=None, now=NOW)
     assert err(e) == (ErrorCode.INVALID, "the deal is in this stage already", ["input", "stageId"])
+
+
+def test_deal_snapshot_is_the_published_payload():
+    from services.deals.events import deal_snapshot  # the contract of `deals.deal.*` (docs/events.md)
+
+    d = {**deal(status="won", stage_id="won", won_at=NOW), "title": "T", "company_id": "c1", "pipeline_id": "p"}
+    snap = deal_snapshot({**d, "expected_close_date": "2026-09-01", "created_at": NOW, "_outbox": []}, stage("won"))
+    assert snap == {
+        **{k: None for k in ("contact_id", "partner_id", "amount_minor", "currency", "owner", "lost_reason")},
+        **d,
+        "stage_name": "Contract signed",
+        "probability": 100,
+    }
 
 
 # ---- amounts and the forecast -----------------------------------------------------------------

@@ -61,6 +61,16 @@ def test_members_are_distinct_and_bounded():
         domain.member_ids([str(i) for i in range(domain.MAX_MEMBERS_PER_CALL + 1)])
 
 
+def test_a_targeted_member_is_keyed_by_campaign_and_contact():
+    assert domain.targeted("c", {"id": "k", "company_id": "co", "name": "Mats"}) == {
+        "id": "c:k",
+        "campaign_id": "c",
+        "contact_id": "k",
+        "company_id": "co",
+        "status": "targeted",
+    }
+
+
 def test_a_contact_responds_once():
     contact = {"id": "k", "company_id": "co"}
     m = domain.responded(None, campaign_id="c", contact=contact, response="yes", at="2026-01-01")

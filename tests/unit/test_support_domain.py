@@ -37,10 +37,22 @@ def test_a_closed_ticket_is_not_resolved_again(status):
 
 
 def test_only_staff_write_internal_notes():
-    domain.check_comment(internal=True, by_staff=True)
-    domain.check_comment(internal=False, by_staff=False)
+    ticket = {"id": "t", "company_id": "co", "contact_id": "k"}
+    note = domain.comment("c1", ticket, "call back", internal=True, author="ann", role="support", by_staff=True)
+    assert note == {
+        "id": "c1",
+        "ticket_id": "t",
+        "company_id": "co",
+        "contact_id": "k",
+        "body": "call back",
+        "internal": True,
+        "author": "ann",
+        "author_role": "support",
+    }
+    public = domain.comment("c2", ticket, "thanks", internal=False, author="mats", role="customer", by_staff=False)
+    assert public["internal"] is False and public["author_role"] == "customer"
     with pytest.raises(InputError) as e:
-        domain.check_comment(internal=True, by_staff=False)
+        domain.comment("c3", ticket, "psst", internal=True, author="mats", role="customer", by_staff=False)
     assert e.value.code is ErrorCode.NOT_ALLOWED
 
 

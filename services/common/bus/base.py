@@ -7,11 +7,12 @@ the rest keep flowing. Make handlers idempotent (see outbox.idempotent)."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 
 from ..envelope import Envelope
+from ..port import Port
 
 Handler = Callable[[Envelope], Awaitable[None]]
 
@@ -31,16 +32,7 @@ def topic_matches(pattern: str, routing_key: str) -> bool:
     return match(0, 0)
 
 
-class Bus(ABC):
-    @abstractmethod
-    async def connect(self) -> None: ...
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-    @abstractmethod
-    async def ping(self) -> bool: ...
-
+class Bus(Port):
     @abstractmethod
     async def publish(self, event: Envelope) -> None:
         """Returns once the broker has taken responsibility for the event (publisher confirm)."""

@@ -28,7 +28,7 @@ import asyncio
 import base64
 import json
 import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +42,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..ids import new_id, now_iso
+from ..port import Port
 
 Doc = dict[str, Any]
 Filter = dict[str, Any]
@@ -179,23 +180,14 @@ def _body(doc: Doc) -> Doc:
     }
 
 
-class Store(ABC):
+class Store(Port):
     """Async document store with optimistic concurrency and a built-in outbox."""
 
     def __init__(self) -> None:
         self.outbox_signal = asyncio.Event()
         self._internally_indexed: set[str] = set()
 
-    # ---- lifecycle -------------------------------------------------------------------------
-    @abstractmethod
-    async def connect(self) -> None: ...
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-    @abstractmethod
-    async def ping(self) -> bool: ...
-
+    # (connect, close and ping: the Port)
     # ---- primitives an adapter implements ---------------------------------------------------
     @abstractmethod
     async def _insert(self, coll: str, doc: Doc) -> None:
