@@ -21,7 +21,7 @@ import strawberry
 
 from . import errors, money
 from .errors import ConflictError, DuplicateKeyError, InputError, InvalidFilterError, NotFoundError, PublicError
-from .store.base import MAX_PAGE, Page
+from .store.documents import MAX_PAGE, Page
 from .values import parse_date, parse_ts
 
 T = TypeVar("T")

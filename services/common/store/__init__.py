@@ -2,7 +2,8 @@
 otherwise the embedded SQLite file `<TURNKEY_DATA_DIR>/<service>.sqlite3`."""
 
 from ..settings import Settings
-from .base import MAX_PAGE, Doc, Filter, Page, Store
+from .base import Store
+from .documents import MAX_PAGE, Doc, Filter, Page
 
 __all__ = ["MAX_PAGE", "Doc", "Filter", "Page", "Store", "open_store"]
 

@@ -29,7 +29,8 @@ from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 from pymongo.errors import OperationFailure
 
 from ..errors import DuplicateKeyError
-from .base import Doc, Filter, Store
+from .base import Store
+from .documents import Doc, Filter
 
 
 def _is_duplicate(exc: OperationFailure) -> bool:

@@ -11,7 +11,8 @@ from typing import Any
 import aiosqlite
 
 from ..errors import DuplicateKeyError, InvalidFilterError
-from .base import Doc, Filter, Store, check_collection
+from .base import Store
+from .documents import Doc, Filter, check_collection
 
 PREFIX = "c_"
 
