@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -304,11 +302,3 @@ def test_timeline_filter():
     }
     with pytest.raises(PublicError):
         timeline.timeline_filter("contact_id", "p1", SimpleNamespace(kinds=None, since=since.replace(tzinfo=None)))
-
-
-def test_domain_and_timeline_do_not_import_strawberry():
-    code = (
-        "import sys; import services.contacts.domain, services.contacts.timeline; "
-        "assert 'strawberry' not in sys.modules, 'strawberry imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

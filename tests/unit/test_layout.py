@@ -1,0 +1,42 @@
+"""The layout of docs/architecture.md holds: the plain-rule modules of every service import no
+GraphQL library (they are unit-tested without it), and imports point one way (domain imports no
+other layer of its service)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
+PLAIN = [
+    "services.contacts.domain",
+    "services.contacts.timeline",
+    "services.deals.domain",
+    "services.marketing.domain",
+    "services.marketing.attribution",
+    "services.support.domain",
+    "services.common.money",
+    "services.common.values",
+    "services.common.errors",
+]
+LAYERS = {"service", "queries", "mutations", "events", "policy", "inputs", "types", "audit", "timeline", "attribution"}
+
+
+def test_plain_rules_import_no_graphql_library():
+    code = f"import sys; import {', '.join(PLAIN)}; bad = {{'strawberry', 'graphql'}} & set(sys.modules); assert not bad, bad"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("service", ["contacts", "deals", "marketing", "support"])
+def test_domain_imports_no_other_layer(service):
+    tree = ast.parse((SERVICES / service / "domain.py").read_text())
+    imported = {
+        (node.module or "").split(".")[-1]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(f"services.{service}"))
+    }
+    assert not imported & LAYERS, f"services/{service}/domain.py imports {imported & LAYERS}"
