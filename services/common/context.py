@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from .audit import audit_event, diff
 from .auth import Principal
-from .authz import matches, narrow
+from .authz import ALL_ROWS, matches, narrow
 from .envelope import Envelope
 from .errors import ErrorCode, InputError, NotFoundError
 from .graphql import Connection, paginate
@@ -66,6 +66,16 @@ class Context:
         doc = await self.get(coll, str(id))
         return convert(doc) if doc else None
 
+    async def stub(self, coll: str, id: Any, entity: Callable[..., T]) -> T | None:
+        """The reference to an entity another subgraph owns (`Company(id=…)`), or None where the
+        local replica `coll` says this principal may not see it: the owner would answer null,
+        and null for a whole stub is an answer, where null for its non-null fields is an error."""
+        if not id:
+            return None
+        if self.scope(coll) == ALL_ROWS or await self.get(coll, str(id)) is not None:
+            return entity(id=id)
+        return None
+
     async def referenced(
         self, coll: str, id: Any, what: str, field: str, code: ErrorCode = ErrorCode.UNKNOWN_REFERENCE
     ) -> dict:
@@ -109,8 +119,11 @@ class Context:
         expected_version: int | None,
         events: Callable[[dict, dict], list[Envelope]] | None = None,
     ) -> dict:
-        """Change a record the principal may see (`guarded`), at the version the client read,
-        with the change's events and its audit record in the same write."""
+        """Change a record the principal may see, at the version the client read, with the
+        change's events and its audit record in the same write. The scope is checked first, so a
+        record out of scope answers NOT_FOUND exactly as a missing one does, whatever version the
+        client sends (and again inside the write, `guarded`, on the version being changed)."""
+        await self.referenced(coll, id, entity.lower(), "id", code=ErrorCode.NOT_FOUND)
 
         def all_events(old: dict, new: dict) -> list[Envelope]:
             own = list(events(old, new)) if events else []

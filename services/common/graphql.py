@@ -114,13 +114,20 @@ def user_errors(exc: Exception) -> list[UserError]:
         return [
             UserError(
                 code=ErrorCode.NOT_FOUND,
-                message=f"{exc.collection.rstrip('s')} {exc.id} does not exist",
+                message=f"{singular(exc.collection)} {exc.id} does not exist",
                 field=["input", "id"],
             )
         ]
     if isinstance(exc, DuplicateKeyError):
         return [UserError(code=ErrorCode.DUPLICATE, message=str(exc))]
     raise exc
+
+
+def singular(collection: str) -> str:
+    """ "companies" → "company", "deals" → "deal" (messages about one record of a collection)."""
+    if collection.endswith("ies"):
+        return collection[:-3] + "y"
+    return collection.removesuffix("s")
 
 
 def payload_errors(payload: type) -> Callable:

@@ -5,19 +5,24 @@ subgraph is reached directly with a valid token)."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, ValidationRule
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, SchemaExtension
+from strawberry.federation.schema import FederationAny
+from strawberry.types import Info
 
 from .authz import check_rules
 from .errors import PublicError
+from .limits import measure
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 MASKED = "Internal error; see the service log (reference in extensions)"
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -34,6 +39,55 @@ def _should_mask(error: GraphQLError) -> bool:
 
 def mask_errors() -> MaskErrors:
     return MaskErrors(should_mask_error=_should_mask, error_message=MASKED)
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses a document whose expanded size, depth, aliases or estimated cost is over this
+    subgraph's limits (services/common/limits.py), before graphql-core validates it: the measure is
+    linear in the document, while validating a fragment bomb is not."""
+
+    def __init__(self, *, settings: Settings):
+        self.settings = settings
+
+    def on_validate(self):
+        ec = self.execution_context
+        if ec.graphql_document is not None and ec.pre_execution_errors is None:
+            m = measure(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables)
+            problem = m and self.problem(m, getattr(ec.context, "settings", None) or self.settings)
+            if problem:
+                code = (
+                    "COST_ESTIMATED_TOO_EXPENSIVE"
+                    if problem.startswith("estimated cost")
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+                ec.pre_execution_errors = [GraphQLError(f"Document refused: {problem}", extensions={"code": code})]
+        yield
+
+    @staticmethod
+    def problem(m, s: Settings) -> str | None:
+        for what, value, limit in (
+            ("fields after expanding fragments", m.fields, s.max_fields),
+            ("depth", m.depth, s.max_depth),
+            ("aliases", m.aliases, s.max_aliases),
+            ("estimated cost", m.cost, s.max_cost),
+        ):
+            if limit and value > limit:
+                return f"{what} {value} exceeds the limit of {limit}"
+        return None
+
+
+class NoSuggestions(SchemaExtension):
+    """Outside development, no "Did you mean …?" in any error (they would teach the schema)."""
+
+    def on_operation(self):
+        yield
+        ec = self.execution_context
+        settings = getattr(ec.context, "settings", None)
+        if settings is None or settings.development:
+            return
+        for error in (ec.result.errors or []) if ec.result else []:
+            if "Did you mean" in error.message:
+                error.message = SUGGESTION.sub("", error.message).strip()
 
 
 class PortalIntrospectionGuard(SchemaExtension):
@@ -60,6 +114,28 @@ class _Schema(strawberry.federation.Schema):
         # failures; unexpected resolver errors are logged once, with a reference, by _should_mask.
         return None
 
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """`_entities`, for representations of this subgraph's entities only: each names an entity
+        type that has a reference resolver and carries exactly its key, `id`, as a string.
+        Anything else is a typed error for the whole call (the router never sends it)."""
+        for index, rep in enumerate(representations):
+            problem = self._bad_representation(rep)
+            if problem:
+                raise GraphQLError(f"representations[{index}]: {problem}", extensions={"code": "BAD_USER_INPUT"})
+        return super().entities_resolver(info, representations)
+
+    def _bad_representation(self, rep) -> str | None:
+        if not isinstance(rep, dict):
+            return "a representation is an object"
+        typename = rep.get("__typename")
+        graphql_type = self.schema_converter.type_map.get(typename) if isinstance(typename, str) else None
+        origin = getattr(getattr(graphql_type, "definition", None), "origin", None)
+        if origin is None or not hasattr(origin, "resolve_reference"):
+            return f"{str(typename)[:64]!r} is not an entity of this subgraph"
+        if set(rep) != {"__typename", "id"} or not isinstance(rep["id"], str):
+            return f"a {typename} representation is {{__typename, id}} with a string id"
+        return None
+
 
 def build_schema(
     query, mutation=None, types: Sequence[type] = (), settings: Settings | None = None
@@ -73,10 +149,10 @@ def build_schema(
         federation_version="2.9",
         extensions=[
             mask_errors,
-            lambda: QueryDepthLimiter(max_depth=s.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=s.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=s.max_tokens),
+            lambda: DocumentLimits(settings=s),
             PortalIntrospectionGuard,
+            NoSuggestions,
         ],
     )
     check_rules(schema)

@@ -40,6 +40,10 @@ class Settings:
     max_depth: int = 15
     max_aliases: int = 60
     max_tokens: int = 5000
+    max_fields: int = 5000
+    max_cost: int = 50000
+    max_body_bytes: int = 1024 * 1024
+    request_timeout: float = 30.0
 
     @property
     def development(self) -> bool:
@@ -80,4 +84,8 @@ class Settings:
             max_depth=int(_env("TURNKEY_SUBGRAPH_MAX_DEPTH", "15")),
             max_aliases=int(_env("TURNKEY_SUBGRAPH_MAX_ALIASES", "60")),
             max_tokens=int(_env("TURNKEY_SUBGRAPH_MAX_TOKENS", "5000")),
+            max_fields=int(_env("TURNKEY_SUBGRAPH_MAX_FIELDS", "5000")),
+            max_cost=int(_env("TURNKEY_SUBGRAPH_MAX_COST", "50000")),
+            max_body_bytes=int(_env("TURNKEY_SUBGRAPH_MAX_BODY_BYTES", str(1024 * 1024))),
+            request_timeout=float(_env("TURNKEY_SUBGRAPH_TIMEOUT_SECONDS", "30")),
         )

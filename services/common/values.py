@@ -4,20 +4,38 @@ text clean-up, timestamps, ISO dates, and building store filters from optional c
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from .errors import ErrorCode, InputError
 from .ids import iso
 
+# Refused in text: control characters (white space is folded instead), bidirectional overrides
+# and isolates (they make "Acme" display as something else), zero-width characters (they make two
+# equal-looking names differ) and lone surrogates.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
 
 def clean_text(value: str | None, field: str, *, required: bool = False, max_len: int = 200) -> str | None:
-    """Runs of white space folded to one space, ends trimmed; `required` refuses None and ""."""
+    """Text as stored: Unicode NFC, runs of white space folded to one space, ends trimmed;
+    control, bidi-override, zero-width and surrogate characters refused; `required` refuses None
+    and ""."""
     if value is None:
         if required:
             raise InputError(ErrorCode.INVALID, f"{field} is required", ["input", field])
         return None
-    v = " ".join(value.split())
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        raise InputError(
+            ErrorCode.INVALID,
+            f"{field} contains a control or invisible character (U+{ord(bad.group()):04X})",
+            ["input", field],
+        )
+    v = " ".join(unicodedata.normalize("NFC", value).split())
     if required and not v:
         raise InputError(ErrorCode.INVALID, f"{field} must not be empty", ["input", field])
     if len(v) > max_len:
@@ -30,22 +48,44 @@ def parse_ts(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+# The range of every date and time a client may give (docs/architecture.md): wide enough for any
+# business date, narrow enough that every stored value sorts, converts and prints the same way.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+
+
 def ts_input(value: dt.datetime | None, field: str) -> str | None:
-    """A client-supplied timestamp: must carry a time zone; stored as fixed-width UTC."""
+    """A client-supplied timestamp: must carry a time zone and lie in [EARLIEST, LATEST]; stored
+    as fixed-width UTC (`ids.iso`), which sorts as it compares."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise InputError(ErrorCode.INVALID, f"{field} needs a time zone (e.g. 2026-05-01T09:00:00Z)", ["input", field])
-    return iso(value)
+    try:
+        utc = value.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise InputError(
+            ErrorCode.INVALID, f"{field} must lie between {EARLIEST.date()} and {LATEST.date()} (UTC)", ["input", field]
+        )
+    return iso(utc)
+
+
+def date_input(value: dt.date | None, field: str) -> str | None:
+    """A client-supplied date in [EARLIEST, LATEST], stored as ISO `YYYY-MM-DD`."""
+    if value is None:
+        return None
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise InputError(
+            ErrorCode.INVALID, f"{field} must lie between {EARLIEST.date()} and {LATEST.date()}", ["input", field]
+        )
+    return value.isoformat()
 
 
 def parse_date(value: str | None) -> dt.date | None:
     """A stored ISO date (`2026-05-01`) back to a date."""
     return dt.date.fromisoformat(value) if value else None
-
-
-def date_str(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def all_of(*clauses: dict | None) -> dict:

@@ -5,13 +5,12 @@ are duck-typed on the input's attributes, so they take a GraphQL input or any ob
 
 from __future__ import annotations
 
-import re
 from enum import Enum
+
+from email_validator import EmailNotValidError, validate_email
 
 from services.common.errors import ErrorCode, InputError
 from services.common.values import clean_text
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class CompanyKind(Enum):
@@ -58,9 +57,10 @@ def email(value: str | None) -> str | None:
     v = clean_text(value, "email", max_len=254)
     if not v:
         return None
-    if not EMAIL_RE.match(v):
-        raise InputError(ErrorCode.INVALID, f"{v!r} is not an e-mail address", ["input", "email"])
-    return v
+    try:  # syntax only (RFC 5322/6531 via email-validator); deliverability needs DNS, not done here
+        return validate_email(v, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InputError(ErrorCode.INVALID, f"{v!r} is not an e-mail address: {exc}", ["input", "email"]) from None
 
 
 def company_fields(inp, *, creating: bool) -> dict:

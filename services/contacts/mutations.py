@@ -29,14 +29,14 @@ from .types import Company, Contact, Interaction
 
 
 async def _unique_email(c: Context, email: str | None, except_id: str | None = None) -> None:
-    """E-mail addresses are unique among the contacts this principal can see: for staff that is
-    everyone; for a partner only its own leads, so that the answer cannot reveal that another
-    partner (or the vendor) already knows the address. Cross-partner duplicates are left for
-    staff's de-duplication."""
+    """E-mail addresses are unique among the contacts this principal can see, for every role: for
+    staff that is everyone (a salesperson's own book when books are private); for a partner only
+    its own leads. So the answer never reveals a record outside the caller's scope; duplicates
+    across scopes are left for staff's de-duplication."""
     if not email:
         return
     flt = {"email_key": email.casefold()}
-    page = await c.store.find("contacts", c.scoped("contacts", flt) if c.principal.is_portal else flt, first=2)
+    page = await c.store.find("contacts", c.scoped("contacts", flt), first=2)
     if any(d["id"] != except_id for d in page.items):
         raise InputError(ErrorCode.DUPLICATE, f"a contact with e-mail {email} already exists", ["input", "email"])
 

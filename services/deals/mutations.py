@@ -11,7 +11,7 @@ from services.common.errors import DuplicateKeyError, ErrorCode, InputError
 from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
 from services.common.money import parse_money
-from services.common.values import clean_text, date_str
+from services.common.values import clean_text, date_input
 from services.contacts.domain import partner_registration
 
 from . import domain, events
@@ -74,7 +74,7 @@ class Mutation:
             "status": domain.DealStatus.OPEN.value,
             "owner": owner or p.sub,
             "partner_id": partner_id,
-            "expected_close_date": date_str(input.expected_close_date),
+            "expected_close_date": date_input(input.expected_close_date, "expectedCloseDate"),
         }
         doc = await c.create("deals", "Deal", body, events=[events.deal_created(body, stage)])
         # account health is staff knowledge: a partner must not learn about the client's tickets

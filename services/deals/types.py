@@ -95,9 +95,10 @@ class Contact(EntityRef):
 def reference(entity: type[EntityRef], key: str):
     """A field with the stub of the `entity` (owned by contacts) that the deal's `key` names."""
 
-    def resolve(self) -> EntityRef | None:
-        id = getattr(self, key)
-        return entity(id=id) if id else None
+    replica = {"Company": "ref_companies", "Contact": "ref_contacts"}[entity.__name__]
+
+    async def resolve(self, info: Info) -> EntityRef | None:
+        return await info.context.stub(replica, getattr(self, key), entity)
 
     return strawberry.field(resolver=resolve, graphql_type=entity | None, extensions=allow(DEAL_READERS))
 

@@ -9,7 +9,7 @@ from enum import Enum
 
 from services.common.errors import ErrorCode, InputError
 from services.common.money import parse_money
-from services.common.values import clean_text, date_str
+from services.common.values import clean_text, date_input
 
 MAX_MEMBERS_PER_CALL = 500
 
@@ -49,8 +49,8 @@ def new_campaign(
         "currency": cur or cur2,
         "budget_minor": budget_minor,
         "cost_minor": cost_minor,
-        "starts_on": date_str(starts_on),
-        "ends_on": date_str(ends_on),
+        "starts_on": date_input(starts_on, "startsOn"),
+        "ends_on": date_input(ends_on, "endsOn"),
     }
 
 

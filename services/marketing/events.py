@@ -40,6 +40,6 @@ def member_responded(campaign: dict, member_id: str, member: dict) -> Envelope:
 
 def subscriptions(service: Service) -> list[Subscription]:
     return [
-        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id"]),
+        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "owner"]),
         Subscription("attribution", ["deals.deal.won"], lambda e: on_deal_won(service.store, e)),
     ]

@@ -115,8 +115,8 @@ class CampaignMember(FromDoc):
         return await info.context.one("campaigns", self.campaign_id, Campaign.from_doc)
 
     @strawberry.field(extensions=allow(STAFF))
-    def contact(self) -> Contact | None:
-        return Contact(id=self.contact_id)
+    async def contact(self, info: Info) -> Contact | None:
+        return await info.context.stub("ref_contacts", self.contact_id, Contact)
 
 
 @strawberry.federation.type(keys=["id"])

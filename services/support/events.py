@@ -41,5 +41,5 @@ def commented(ticket: dict, comment: dict) -> Envelope:
 def subscriptions(service: Service) -> list[Subscription]:
     return [
         replica(service, "companies", "contacts.company", "ref_companies", ["name", "kind", "owner"]),
-        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "email"]),
+        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "email", "owner"]),
     ]

@@ -42,12 +42,12 @@ class Ticket(FromDoc):
     contact_id: strawberry.ID | None
 
     @strawberry.field(extensions=allow(TICKET_READERS))
-    def company(self) -> Company | None:
-        return Company(id=self.company_id)
+    async def company(self, info: Info) -> Company | None:
+        return await info.context.stub("ref_companies", self.company_id, Company)
 
     @strawberry.field(extensions=allow(TICKET_READERS))
-    def contact(self) -> Contact | None:
-        return Contact(id=self.contact_id) if self.contact_id else None
+    async def contact(self, info: Info) -> Contact | None:
+        return await info.context.stub("ref_contacts", self.contact_id, Contact)
 
     @strawberry.field(
         description="The conversation, oldest first. Customers see the public comments only.",

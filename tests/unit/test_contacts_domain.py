@@ -77,7 +77,7 @@ def test_contact_fields_are_cleaned_and_keyed():
         "first_name_key": "ada",
         "last_name": "Lovelace",
         "last_name_key": "lovelace",
-        "email": "Ada@Example.ORG",
+        "email": "Ada@example.org",  # the domain case-folded (email-validator normalisation)
         "email_key": "ada@example.org",
         "phone": None,
         "job_title": "CTO",
@@ -113,7 +113,7 @@ def test_a_contact_needs_a_name(field, value, message):
 def test_a_bad_email_is_refused(email):
     e = refused(domain.contact_fields, contact_input(email=email), creating=True)
     assert (e.code, e.field) == (ErrorCode.INVALID, ["input", "email"])
-    assert e.message == f"{email!r} is not an e-mail address"
+    assert e.message.startswith(f"{email!r} is not an e-mail address: ")
 
 
 def test_a_too_long_email_is_refused():

@@ -1,0 +1,156 @@
+"""What one GraphQL document may cost a subgraph, measured before anything runs (docs/security.md).
+
+A document is measured once per fragment: the size, depth, aliases and estimated cost of each
+fragment are computed the first time it is spread and reused for every other spread, so nested
+fragments (`...F9 ...F9 ...F9 ...F9` ten levels deep) cost their length, not 4^10 walks. The
+measures are of the *expanded* document (what execution would do):
+
+- `fields`: field selections after expanding every spread;
+- `depth`: nesting of fields (a spread or inline fragment adds no level);
+- `aliases`: aliased fields after expansion;
+- `cost`: estimated objects, the gateway's rule (gateway/gateway.config.mjs `estimateCost`):
+  an object field costs count × (1 + cost of its selection), count being 1 for one object and, for
+  a list, the enclosing connection's `first`/`last` (DEFAULT_PAGE without one), the number of
+  representations for `_entities`, or UNSLICED_LIST for other lists.
+
+Hand-written rather than graphql-core's or Strawberry's limiters: those walk a fragment again on
+every spread (exponential in the nesting) and run after validation, whose own rules are the
+expensive part for such documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+)
+
+DEFAULT_PAGE = 20  # services/common/graphql.py DEFAULT_PAGE
+UNSLICED_LIST = 10
+
+
+@dataclass(frozen=True)
+class Size:
+    fields: int = 0
+    depth: int = 0
+    aliases: int = 0
+
+    def __add__(self, other: Size) -> Size:
+        return Size(self.fields + other.fields, max(self.depth, other.depth), self.aliases + other.aliases)
+
+
+@dataclass(frozen=True)
+class Measure:
+    fields: int
+    depth: int
+    aliases: int
+    cost: int
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name:
+        return next((o for o in ops if o.name and o.name.value == name), None)
+    return ops[0] if len(ops) == 1 else None
+
+
+def measure(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: dict[str, Any] | None = None,
+) -> Measure | None:
+    """The measures of the operation that would run (None when there is no single operation to
+    run: validation then answers)."""
+    op = _operation(document, operation_name)
+    if op is None:
+        return None
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    variables = variables or {}
+    defaults = {v.variable.name.value: v.default_value for v in op.variable_definitions or ()}
+    sizes: dict[str, Size] = {}
+    costs: dict[tuple[str, int | None], int] = {}
+
+    def int_value(node: Any) -> int | None:
+        if isinstance(node, VariableNode):
+            name = node.name.value
+            value = variables.get(name) if name in variables else int_value(defaults.get(name))
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return int(node.value) if isinstance(node, IntValueNode) else None
+
+    def size(selection_set: SelectionSetNode | None) -> Size:
+        total = Size()
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                inner = size(sel.selection_set)
+                total += Size(
+                    1 + inner.fields,
+                    1 + inner.depth if sel.selection_set else 1,
+                    inner.aliases + (1 if sel.alias else 0),
+                )
+            elif isinstance(sel, InlineFragmentNode):
+                total += size(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                if name not in sizes:
+                    sizes[name] = Size()  # a cycle counts nothing (validation refuses it)
+                    fragment = fragments.get(name)
+                    sizes[name] = size(fragment.selection_set) if fragment else Size()
+                total += sizes[name]
+        return total
+
+    def page_of(node: FieldNode, field: Any) -> int | None:
+        page = None
+        for arg in ("first", "last"):
+            if arg in field.args:
+                given = next((a.value for a in node.arguments or () if a.name.value == arg), None)
+                n = int_value(given)
+                page = max(page or 0, max(0, n) if n is not None else DEFAULT_PAGE)
+        return page
+
+    def cost(selection_set: SelectionSetNode | None, parent: Any, list_size: int | None) -> int:
+        total = 0
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                name = sel.name.value
+                fields = getattr(parent, "fields", None) or {}
+                field = fields.get(name) if sel.selection_set and not name.startswith("__") else None
+                if field is None:
+                    continue
+                if name == "_entities":
+                    reps = variables.get("representations")
+                    count = len(reps) if isinstance(reps, list) else UNSLICED_LIST
+                elif is_list_type(get_nullable_type(field.type)):
+                    count = list_size if list_size is not None else UNSLICED_LIST
+                else:
+                    count = 1
+                total += count * (1 + cost(sel.selection_set, get_named_type(field.type), page_of(sel, field)))
+            elif isinstance(sel, InlineFragmentNode):
+                typ = schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
+                total += cost(sel.selection_set, typ, list_size)
+            elif isinstance(sel, FragmentSpreadNode):
+                key = (sel.name.value, list_size)
+                if key not in costs:
+                    costs[key] = 0
+                    fragment = fragments.get(sel.name.value)
+                    typ = schema.get_type(fragment.type_condition.name.value) if fragment else None
+                    costs[key] = cost(fragment.selection_set, typ, list_size) if fragment else 0
+                total += costs[key]
+        return total
+
+    s = size(op.selection_set)
+    root = schema.get_root_type(op.operation)
+    return Measure(fields=s.fields, depth=s.depth, aliases=s.aliases, cost=cost(op.selection_set, root, None))
