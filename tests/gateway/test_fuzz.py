@@ -6,14 +6,19 @@ For every generated request: no 5xx, a JSON answer, and — when the request was
 errors, a null result, or a payload with user errors) — nothing changed. "Changed" is measured by
 the audit log, which records every write of every service through the outbox.
 
+Besides schema-driven documents: the same queries rewritten into nested fragments or repeated under
+many aliases, extreme dates and times, and requests sent straight to each subgraph.
+
 The number of examples per case is TURNKEY_FUZZ_EXAMPLES (default 60); each test prints how many
-requests it sent, how many were rejected and how many changed something (`pytest -s`)."""
+requests it sent, how many were rejected and how many changed something (`pytest -s`).
+`scripts/fuzz-large.sh` is the large run (about 10,800 requests)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from collections import Counter
+from dataclasses import replace  # graphql-core's AST nodes are frozen dataclasses
 
 import httpx
 import pytest
@@ -39,6 +44,7 @@ from tests.conftest import need_gateway
 from tests.gateway.conftest import NO_RATE_LIMIT
 
 EXAMPLES = int(os.environ.get("TURNKEY_FUZZ_EXAMPLES", "60"))
+FUZZ_TIMEOUT = max(600, EXAMPLES * 3)  # seconds per test; the large run (scripts/fuzz-large.sh) needs more
 TALLY: Counter = Counter()
 
 
@@ -92,12 +98,63 @@ def hostile_text():
     )
 
 
+# the extremes of the documented range and just outside it, and values that overflow when made UTC
+EXTREME_TIMES = [
+    "1900-01-01T00:00:00Z",
+    "2999-12-31T23:59:59.999999Z",
+    "1899-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+    "0005-01-01T00:00:00Z",
+    "0001-01-01T00:30:00+01:00",
+    "9999-12-31T23:30:00-01:00",
+]
+EXTREME_DATES = ["1900-01-01", "2999-12-31", "0001-01-01", "9999-12-31", "0005-01-01"]
 CUSTOM_SCALARS = {
     "Decimal": st.one_of(st.decimals(allow_nan=True, allow_infinity=True).map(str), hostile_text()).map(nodes.String),
-    "Date": st.one_of(st.dates().map(str), hostile_text()).map(nodes.String),
-    "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat()), hostile_text()).map(nodes.String),
+    "Date": st.one_of(st.dates().map(str), st.sampled_from(EXTREME_DATES), hostile_text()).map(nodes.String),
+    "DateTime": st.one_of(
+        st.datetimes().map(lambda d: d.isoformat()), st.sampled_from(EXTREME_TIMES), hostile_text()
+    ).map(nodes.String),
     "JSON": hostile_text().map(nodes.String),
 }
+
+
+def fragment_heavy(document: str, levels: int, fanout: int) -> str:
+    """The operation's root selection moved into fragment R0 on the root type, and R_i spreading
+    R_(i-1) `fanout` times: a document that grows fanout^levels when expanded."""
+    try:
+        doc = parse(document)
+    except GraphQLError:
+        return document
+    op = next((d for d in doc.definitions if isinstance(d, OperationDefinitionNode)), None)
+    if op is None:
+        return document
+    root = "Mutation" if op.operation.value == "mutation" else "Query"
+    body = print_ast(op.selection_set)
+    head = print_ast(replace(op, selection_set=SelectionSetNode(selections=())))
+    spreads = [f"fragment R0 on {root} {body}"]
+    spreads += [f"fragment R{i} on {root} {{ {' '.join([f'...R{i - 1}'] * fanout)} }}" for i in range(1, levels + 1)]
+    return head.replace("{}", f"{{ ...R{levels} }}") + " " + " ".join(spreads)
+
+
+def alias_heavy(document: str, copies: int) -> str:
+    """Each root field asked `copies` times under aliases."""
+    try:
+        doc = parse(document)
+    except GraphQLError:
+        return document
+    definitions = []
+    for d in doc.definitions:
+        if isinstance(d, OperationDefinitionNode):
+            fields = [
+                replace(sel, alias=NameNode(value=f"a{i}_{n}"))
+                for n, sel in enumerate(d.selection_set.selections)
+                for i in range(copies)
+                if isinstance(sel, FieldNode)
+            ]
+            d = replace(d, selection_set=replace(d.selection_set, selections=tuple(fields)))
+        definitions.append(d)
+    return print_ast(replace(doc, definitions=tuple(definitions)))
 
 
 def principals(stack) -> dict[str, str]:
@@ -133,7 +190,6 @@ def with_errors(document: str) -> str:
             selections=(FieldNode(name=NameNode(value="code"), arguments=(), directives=()),)
         ),
     )
-    from dataclasses import replace  # graphql-core's AST nodes are frozen dataclasses
 
     def add(sel):
         if isinstance(sel, FieldNode) and sel.selection_set is not None:
@@ -151,16 +207,33 @@ def with_errors(document: str) -> str:
     return print_ast(replace(doc, definitions=definitions))
 
 
-def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
+def run_cases(
+    stack,
+    loop,
+    role: str,
+    kind: str,
+    mode,
+    shape: str = "plain",
+    url: str | None = None,
+    schema=None,
+    examples: int = EXAMPLES,
+) -> Counter:
     tokens = principals(stack)
     token, admin = tokens[role], tokens["admin"]
-    schema = stack.client_schema
+    schema = schema or stack.client_schema
+    url = url or stack.gateway_url
     root = schema.mutation_type if kind == "mutation" else schema.query_type
-    fields = sorted(f for f in root.fields if mode is gql_st.Mode.POSITIVE or root.fields[f].args)
+    fields = sorted(
+        f for f in root.fields if (mode is gql_st.Mode.POSITIVE or root.fields[f].args) and not f.startswith("_")
+    )
     make = gql_st.mutations if kind == "mutation" else gql_st.queries
     strategy = st.sampled_from(fields).flatmap(
         lambda f: make(schema, fields=[f], custom_scalars=CUSTOM_SCALARS, mode=mode)
     )
+    if shape == "fragments":
+        strategy = st.tuples(strategy, st.integers(1, 14), st.integers(1, 5)).map(lambda t: fragment_heavy(*t))
+    elif shape == "aliases":
+        strategy = st.tuples(strategy, st.integers(2, 200)).map(lambda t: alias_heavy(*t))
     tally: Counter = Counter()
     http = httpx.Client(timeout=30)
 
@@ -176,13 +249,13 @@ def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
     before = [audit_count() if kind == "mutation" else 0]
 
     @settings(
-        max_examples=EXAMPLES, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck)
+        max_examples=examples, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck)
     )
     @given(strategy)
     def case(document: str) -> None:
         if kind == "mutation":
             document = with_errors(document)
-        r = http.post(stack.gateway_url, json={"query": document}, headers={"authorization": f"Bearer {token}"})
+        r = http.post(url, json={"query": document}, headers={"authorization": f"Bearer {token}"})
         assert r.status_code < 500, (r.status_code, document, r.text[:500])
         body = r.json()
         assert isinstance(body, dict) and ("data" in body or "errors" in body), (document, body)
@@ -209,7 +282,7 @@ def run_cases(stack, loop, role: str, kind: str, mode) -> Counter:
 @pytest.mark.parametrize("role", ["admin", "partner", "customer"])
 @pytest.mark.parametrize("kind", ["query", "mutation"])
 @pytest.mark.parametrize("mode", [gql_st.Mode.POSITIVE, gql_st.Mode.NEGATIVE], ids=["valid", "invalid"])
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(FUZZ_TIMEOUT)
 async def test_generated_requests(fuzz_stack, role, kind, mode):
     loop = asyncio.get_running_loop()
     # hypothesis drives a synchronous client in a worker thread; the services run on this loop
@@ -220,3 +293,49 @@ async def test_generated_requests(fuzz_stack, role, kind, mode):
     TALLY["rejected"] += tally["rejected"]
     TALLY["changed"] += tally["changed"]
     assert tally["requests"] >= min(EXAMPLES, 10)
+
+
+@pytest.mark.parametrize("role", ["admin", "partner"])
+@pytest.mark.parametrize("shape", ["fragments", "aliases"])
+@pytest.mark.timeout(FUZZ_TIMEOUT)
+async def test_generated_fragment_and_alias_heavy_documents(fuzz_stack, role, shape):
+    """Valid queries rewritten into nested fragments (up to 5^14 when expanded) or repeated under
+    up to 200 aliases: refused or answered, never a 5xx, never slow enough to time out."""
+    loop = asyncio.get_running_loop()
+    tally = await asyncio.to_thread(
+        run_cases, fuzz_stack, loop, role, "query", gql_st.Mode.POSITIVE, shape, examples=max(EXAMPLES // 2, 10)
+    )
+    print(f"\n{role}/{shape}: {dict(tally)}")
+    TALLY["requests"] += tally["requests"]
+    TALLY["rejected"] += tally["rejected"]
+    assert tally["requests"] >= min(EXAMPLES // 2, 10)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_CLASSES))
+@pytest.mark.parametrize("kind", ["query", "mutation"])
+@pytest.mark.timeout(FUZZ_TIMEOUT)
+async def test_generated_requests_straight_at_subgraphs(fuzz_stack, service, kind):
+    """The same generated requests sent to a subgraph directly with a partner's valid token (the
+    way the review reached them): every answer is JSON below 500, a rejected mutation changes
+    nothing. Each subgraph is driven by its own schema (federation fields left out)."""
+    loop = asyncio.get_running_loop()
+    url = fuzz_stack.service_url(service)
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {fuzz_stack.mint('admin', 'fuzz.admin')}"}) as c:
+        schema = build_client_schema((await c.post(url, json={"query": get_introspection_query()})).json()["data"])
+    for mode in (gql_st.Mode.POSITIVE, gql_st.Mode.NEGATIVE):
+        tally = await asyncio.to_thread(
+            run_cases,
+            fuzz_stack,
+            loop,
+            "partner",
+            kind,
+            mode,
+            url=url,
+            schema=schema,
+            examples=max(EXAMPLES // 4, 10),
+        )
+        print(f"\n{service}/{kind}/{mode.name.lower()} (direct): {dict(tally)}")
+        TALLY["requests"] += tally["requests"]
+        TALLY["rejected"] += tally["rejected"]
+        TALLY["changed"] += tally["changed"]
+        assert tally["requests"] >= 1
