@@ -13,22 +13,20 @@
 //   TURNKEY_JWKS_URL | TURNKEY_JWT_PUBLIC_KEY_FILE (one is required), TURNKEY_JWT_ISSUER,
 //   TURNKEY_JWT_AUDIENCE, TURNKEY_JWT_ALGORITHMS, TURNKEY_JWT_CLAIM_NAMESPACE     token checks
 //   TURNKEY_MAX_DEPTH, TURNKEY_MAX_TOKENS, TURNKEY_MAX_ALIASES, TURNKEY_MAX_DIRECTIVES,
-//   TURNKEY_MAX_COST, TURNKEY_MAX_BODY_BYTES, TURNKEY_BATCH_LIMIT           document limits
+//   TURNKEY_MAX_EXPANDED_FIELDS, TURNKEY_MAX_COST, TURNKEY_MAX_BODY_BYTES,
+//   TURNKEY_BATCH_LIMIT                                                     document limits
+//   TURNKEY_CORS_ORIGINS   comma-separated origins allowed by CORS (exact: https://crm.example.com);
+//                          unset: none outside development, any in development
 //   TURNKEY_RATE_LIMIT, TURNKEY_PORTAL_RATE_LIMIT, TURNKEY_RATE_WINDOW_SECONDS   rate limits
 //   TURNKEY_PERSISTED_DOCUMENTS, TURNKEY_PORTAL_PERSISTED_ONLY             persisted documents
 // Any invalid value makes the gateway refuse to start, with one line per problem.
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import {
-  createInlineSigningKeyProvider,
   createRemoteJwksSigningKeyProvider,
   defineConfig,
-  extractFromHeader,
 } from '@graphql-hive/gateway';
 import { GraphQLError, Kind, getNamedType, getNullableType, isListType, parse } from 'graphql';
 
@@ -72,6 +70,7 @@ const MAX_DEPTH = limit('TURNKEY_MAX_DEPTH', 12);
 const MAX_TOKENS = limit('TURNKEY_MAX_TOKENS', 2000);
 const MAX_ALIASES = limit('TURNKEY_MAX_ALIASES', 30);
 const MAX_DIRECTIVES = limit('TURNKEY_MAX_DIRECTIVES', 20);
+const MAX_EXPANDED_FIELDS = limit('TURNKEY_MAX_EXPANDED_FIELDS', 2000);
 const MAX_COST = limit('TURNKEY_MAX_COST', 50000);
 const MAX_BODY_BYTES = limit('TURNKEY_MAX_BODY_BYTES', 100 * 1024);
 const BATCH_LIMIT = limit('TURNKEY_BATCH_LIMIT', 0);
@@ -81,6 +80,33 @@ const RATE_WINDOW_SECONDS = limit('TURNKEY_RATE_WINDOW_SECONDS', 60);
 if (RATE_WINDOW_SECONDS < 1) problems.push('TURNKEY_RATE_WINDOW_SECONDS must be at least 1');
 // Outside development, partner and customer tokens may only run persisted documents.
 const PORTAL_PERSISTED_ONLY = flag('TURNKEY_PORTAL_PERSISTED_ONLY', !development);
+
+// Origins a browser may call the gateway from (the web client's), written exactly as the browser
+// sends them in `Origin`: scheme, host and, unless the default, port; no path, no wildcard.
+function origins(name) {
+  const list = [];
+  for (const item of (env[name] ?? '').split(',').map((o) => o.trim()).filter(Boolean)) {
+    let url;
+    try {
+      url = new URL(item);
+    } catch {
+      problems.push(`${name}: "${item}" is not an origin (https://host[:port])`);
+      continue;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problems.push(`${name}: "${item}" must be an http(s) origin`);
+    } else if (item.includes('*')) {
+      problems.push(`${name}: "${item}": no wildcards, list each origin`);
+    } else if (url.origin !== item) {
+      problems.push(`${name}: "${item}" must be written as the browser sends it: "${url.origin}" (no path, `
+        + 'no trailing slash, lower-case host, no default port)');
+    } else {
+      list.push(item);
+    }
+  }
+  return list;
+}
+const CORS_ORIGINS = origins('TURNKEY_CORS_ORIGINS');
 
 // ------------------------------------------------------------------------------ JWT settings
 const ISSUER = env.TURNKEY_JWT_ISSUER || 'turnkey-local';
@@ -106,6 +132,15 @@ if (!ALGORITHMS.length) problems.push('TURNKEY_JWT_ALGORITHMS is empty');
 const UNUSABLE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
   .export({ type: 'spki', format: 'pem' });
 
+/** The `kid` of a key file: its RFC 7638 thumbprint cut to 16 characters (auth.py `_kid`). */
+function keyId(publicKey) {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const members = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : null;
+  if (!members) throw new Error(`a ${jwk.kty} key cannot sign ${ALGORITHMS.join(', ')} tokens`);
+  const canonical = JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]])));
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+}
+
 let signingKeyProvider;
 if (env.TURNKEY_JWKS_URL) {
   let url;
@@ -129,6 +164,7 @@ if (env.TURNKEY_JWKS_URL) {
     timeout: 5000,
   });
   signingKeyProvider = async (kid) => {
+    if (typeof kid !== 'string' || !kid) return UNUSABLE_KEY; // jwks-rsa would pick a lone key
     try {
       return await remote(kid);
     } catch (e) {
@@ -141,8 +177,11 @@ if (env.TURNKEY_JWKS_URL) {
   try {
     const pem = readFileSync(file, 'utf8');
     if (pem.includes('PRIVATE KEY')) throw new Error('this is a private key; give the public key');
-    const key = createPublicKey(pem).export({ type: 'spki', format: 'pem' });
-    signingKeyProvider = createInlineSigningKeyProvider(key);
+    const publicKey = createPublicKey(pem);
+    const key = publicKey.export({ type: 'spki', format: 'pem' });
+    const localKid = keyId(publicKey);
+    // the key answers only to its own `kid`, as in services/common/auth.py
+    signingKeyProvider = (kid) => (kid === localKid ? key : UNUSABLE_KEY);
   } catch (e) {
     problems.push(`TURNKEY_JWT_PUBLIC_KEY_FILE: ${file}: ${e.message}`);
   }
@@ -178,35 +217,121 @@ if (problems.length) {
   process.exit(1);
 }
 
-// ------------------------------------------------------------------------------- identities
-const identities = new WeakMap(); // Request → { sub, role, company, contact, portal }
-const identityOf = (request) => (request ? identities.get(request) : undefined);
+// ------------------------------------------------------------------------------ token rule
+// One rule for a token, applied identically here and in every subgraph (services/common/auth.py;
+// README "Token rule"; tests/token_cases.json is the shared table of cases both are tested with):
+// the header is exactly `Bearer <jwt>`; the jwt is a compact JWS of at most 8192 characters whose
+// header and payload are JSON objects; the header has no `crit`/`b64` and a `kid` naming a key of
+// the key set; the payload's standard claims have the right types, `iat` is not in the future;
+// `sub` is not blank; the custom claims follow the role rules. The JWT plugin checks the signature,
+// `alg`, `iss`, `aud`, `exp` and `nbf`; bearerToken (before it) and identityFromClaims (after it)
+// the rest, so that the gateway refuses (401) exactly what a subgraph would.
+const MAX_TOKEN_LENGTH = 8192; // auth.py MAX_TOKEN_LENGTH
+const MAX_NESTING = 16; // auth.py MAX_NESTING: JSON nested at most this deep in a token
+const MAX_TIME = 1e12; // auth.py MAX_TIME: exp, nbf, iat are numbers from 0 to this
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// whitespace (auth.py _BLANK): a `sub`, `company` or `contact` of only these is blank
+const BLANK = /^[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$/;
+const nonBlank = (v) => typeof v === 'string' && !BLANK.test(v);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // keeps a BOM: then not JSON
 
 function httpError(status, code, message, headers) {
   return new GraphQLError(message, { extensions: { code, http: { status, ...(headers && { headers }) } } });
 }
+const unauthenticated = (why) => httpError(401, 'UNAUTHENTICATED', `Unauthenticated: ${why}`);
 
-/** The identity of a verified token's payload; throws (401) when the custom claims are unusable. */
+/** How deeply the objects and arrays of a JSON text nest (auth.py `_nesting`). */
+function nesting(text) {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  let escaped = false;
+  for (const c of text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ']' || c === '}') depth -= 1;
+  }
+  return deepest;
+}
+
+/** A base64url segment holding a JSON object (strict UTF-8, plain JSON, nested at most
+ * MAX_NESTING deep), or undefined. */
+function jsonSegment(part) {
+  if (part.length % 4 === 1) return undefined; // not base64 (Node would drop the last character)
+  try {
+    const text = strictUtf8.decode(Buffer.from(part, 'base64url'));
+    if (nesting(text) > MAX_NESTING) return undefined;
+    const value = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JWT plugin's token lookup: the token of a header that follows the rule, or a 401. */
+function bearerToken({ request }) {
+  const header = request?.headers.get('authorization');
+  if (header == null) return undefined; // the plugin answers 401 for a missing token
+  if (!header.startsWith('Bearer ')) throw unauthenticated('the Authorization header must be "Bearer <jwt>"');
+  const token = header.slice('Bearer '.length);
+  if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated(`the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  if (!COMPACT_JWS.test(token)) {
+    throw unauthenticated(/\s/.test(token)
+      ? 'the Authorization header must be "Bearer <jwt>": one space, the token, nothing after it'
+      : 'the token is not a JWT');
+  }
+  const [head, claims] = token.split('.', 2).map(jsonSegment);
+  if (!head || !claims) throw unauthenticated('the token is not a JWT');
+  if ('crit' in head || 'b64' in head) throw unauthenticated('token header extensions (crit, b64) are not supported');
+  if (typeof head.kid !== 'string' || !head.kid) throw unauthenticated('the token has no key id ("kid")');
+  return { prefix: 'Bearer', token };
+}
+
+// ------------------------------------------------------------------------------- identities
+const identities = new WeakMap(); // Request → { sub, role, company, contact, portal }
+const identityOf = (request) => (request ? identities.get(request) : undefined);
+
+/** The identity of a verified token's payload; throws (401) when the claims break the rule. */
 function identityFromClaims(payload) {
   const claim = (name) => payload[NAMESPACE + name];
   const bad = (why) => httpError(401, 'UNAUTHENTICATED', `Invalid token: ${why}`);
-  if (typeof payload.sub !== 'string' || !payload.sub) throw bad('no "sub" claim');
+  const has = (name) => Object.hasOwn(payload, name);
+  if (!nonBlank(payload.sub)) throw bad('"sub" must be a string that is not blank');
   if (typeof payload.exp !== 'number') throw bad('no "exp" claim');
+  for (const name of ['exp', 'nbf', 'iat']) {
+    const t = payload[name];
+    if (has(name) && !(typeof t === 'number' && t >= 0 && t <= MAX_TIME)) {
+      throw bad(`"${name}" must be a number of seconds`);
+    }
+  }
+  if (has('iat') && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) throw bad('"iat" is in the future');
+  const aud = payload.aud;
+  if (typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))) {
+    throw bad('"aud" must be a string or a list of strings');
+  }
+  if (has('jti') && typeof payload.jti !== 'string') throw bad('"jti" must be a string');
   const role = claim('role');
   if (typeof role !== 'string' || !ROLES.has(role)) {
     throw bad(`claim "${NAMESPACE}role" must be one of ${[...ROLES].join(', ')}`);
   }
-  const company = claim('company');
-  const contact = claim('contact');
+  // null is the same as absent; the same rules as services/common/auth.py check_claims
+  const company = claim('company') ?? undefined;
+  const contact = claim('contact') ?? undefined;
   const portal = PORTAL_ROLES.has(role);
-  if (portal && (typeof company !== 'string' || !company)) {
-    throw bad(`a ${role} token needs the claim "${NAMESPACE}company"`);
+  for (const [name, value] of [['company', company], ['contact', contact]]) {
+    if (value !== undefined && !nonBlank(value)) {
+      throw bad(`claim "${NAMESPACE}${name}" must be a string that is not blank`);
+    }
   }
-  if (company != null && typeof company !== 'string') throw bad(`claim "${NAMESPACE}company" must be a string`);
-  if (contact != null && typeof contact !== 'string') throw bad(`claim "${NAMESPACE}contact" must be a string`);
-  // the same rules as services/common/auth.py check_claims
-  if (!portal && (company != null || contact != null)) throw bad('only partner and customer tokens are bound to a company');
-  if (role === 'partner' && contact != null) throw bad('a partner token is bound to a company, not a contact');
+  if (portal && company === undefined) throw bad(`a ${role} token needs the claim "${NAMESPACE}company"`);
+  if (!portal && (company !== undefined || contact !== undefined)) {
+    throw bad('only partner and customer tokens are bound to a company');
+  }
+  if (role === 'partner' && contact !== undefined) throw bad('a partner token is bound to a company, not a contact');
   return { sub: payload.sub, role, company, contact, portal };
 }
 
@@ -290,6 +415,92 @@ function useMaxBodySize(max) {
           method: req.method, headers: req.headers, signal: req.signal, body, duplex: 'half',
         }));
       });
+    },
+  };
+}
+
+// -------------------------------------------------------------------------- document limits
+// The size of a document as execution would see it: every fragment spread expanded. Measured
+// once per fragment (memoized; a fragment that spreads itself counts nothing the second time,
+// and validation then refuses the cycle), so `...F9 ...F9 ...F9 ...F9` ten levels deep costs its
+// length, not 4^10 walks. Runs first in validation and, when a limit is exceeded, answers instead
+// of it: the graphql-js rules, the cost estimate and the query planner (whose delegation walks
+// every expanded field, 4^n for such a document) never see the document.
+//   fields      field selections after expansion (__typename included)
+//   depth       nesting of fields; fragments and inline fragments add no level, `__schema` and
+//               what is below it count nothing (graphql-armor max-depth with flattenFragments)
+//   aliases     aliased fields after expansion; aliases of or to __typename are free (armor)
+//   directives  directives after expansion, on operations, fields, fragments and spreads
+// graphql-armor's max-depth, max-aliases and max-directives gave the same answers with the same
+// messages; this one walk replaces them (they memoize too, but only after validation began).
+const FREE_ALIASES = new Set(['__typename']);
+const NOTHING = Object.freeze({ fields: 0, depth: 0, aliases: 0, directives: 0 });
+
+function documentSize(document) {
+  const fragments = new Map();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(def.name.value)) fragments.set(def.name.value, def);
+  }
+  const memo = new Map(); // fragment name → size, or NOTHING while it is being measured
+  function spread(name) {
+    if (memo.has(name)) return memo.get(name);
+    const def = fragments.get(name);
+    if (!def) return NOTHING; // unknown fragment: validation refuses it
+    memo.set(name, NOTHING);
+    const size = selectionSet(def.selectionSet);
+    size.directives += def.directives?.length ?? 0;
+    memo.set(name, size);
+    return size;
+  }
+  function selectionSet(set) {
+    const size = { fields: 0, depth: 0, aliases: 0, directives: 0 };
+    for (const sel of set.selections) {
+      size.directives += sel.directives?.length ?? 0;
+      let inner;
+      if (sel.kind === Kind.FIELD) {
+        inner = sel.selectionSet ? selectionSet(sel.selectionSet) : NOTHING;
+        size.fields += 1;
+        if (sel.alias && !FREE_ALIASES.has(sel.alias.value) && !FREE_ALIASES.has(sel.name.value)) size.aliases += 1;
+        if (sel.name.value !== '__schema') size.depth = Math.max(size.depth, 1 + inner.depth);
+      } else {
+        inner = sel.kind === Kind.INLINE_FRAGMENT ? selectionSet(sel.selectionSet) : spread(sel.name.value);
+        size.depth = Math.max(size.depth, inner.depth);
+      }
+      size.fields += inner.fields;
+      size.aliases += inner.aliases;
+      size.directives += inner.directives;
+    }
+    return size;
+  }
+  // every operation of the document (validation reads them all), the largest of each measure
+  const total = { fields: 0, depth: 0, aliases: 0, directives: 0 };
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    const size = selectionSet(def.selectionSet);
+    size.directives += def.directives?.length ?? 0;
+    for (const key of Object.keys(total)) total[key] = Math.max(total[key], size[key]);
+  }
+  return total;
+}
+
+function useDocumentLimits(limits) {
+  const found = (n) => (n > Number.MAX_SAFE_INTEGER ? `more than ${Number.MAX_SAFE_INTEGER}` : String(n));
+  const checks = [
+    ['fields', limits.fields,
+      (n, max) => `Fields limit of ${max} exceeded after expanding fragments, found ${found(n)}.`],
+    ['depth', limits.depth, (n, max) => `Query depth limit of ${max} exceeded, found ${found(n)}.`],
+    ['aliases', limits.aliases, (n, max) => `Aliases limit of ${max} exceeded, found ${found(n)}.`],
+    ['directives', limits.directives, (n, max) => `Directives limit of ${max} exceeded, found ${found(n)}.`],
+  ].filter(([, max]) => max);
+  return {
+    onValidate({ params, setResult }) {
+      const size = documentSize(params.documentAST);
+      const errors = checks
+        .filter(([key, max]) => size[key] > max)
+        .map(([key, max, message]) => new GraphQLError(message(size[key], max), {
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        }));
+      if (errors.length) setResult(errors); // instead of validation: nothing else reads the document
     },
   };
 }
@@ -380,19 +591,12 @@ function useCostLimit(max) {
 // Why the JWT plugin said "Unauthenticated" (it logs the reason, it does not tell the client),
 // read from the client's own unverified token, so that a client knows to refresh an expired
 // token. Says nothing the client did not send, except that the issuer/audience/key are wrong.
+// (A header or token of the wrong form never gets here: bearerToken refused it with its reason.)
 function whyUnauthenticated(request) {
   const header = request?.headers.get('authorization');
   if (!header) return 'Unauthenticated: send "Authorization: Bearer <jwt>"';
-  const [prefix, token = ''] = header.trim().split(/\s+/);
-  if (prefix !== 'Bearer' || !token) return 'Unauthenticated: the Authorization header must be "Bearer <jwt>"';
-  let head;
-  let claims;
-  try {
-    [head, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
-  } catch {
-    return 'Unauthenticated: the token is not a JWT';
-  }
-  if (!head || !claims || typeof claims !== 'object') return 'Unauthenticated: the token is not a JWT';
+  const [head, claims] = header.slice('Bearer '.length).split('.', 2).map(jsonSegment);
+  if (!head || !claims) return 'Unauthenticated: the token is not a JWT';
   const now = Date.now() / 1000;
   const skew = CLOCK_TOLERANCE_SECONDS;
   if (!ALGORITHMS.includes(head.alg)) return `Unauthenticated: token algorithm "${head.alg}" is not accepted`;
@@ -407,7 +611,7 @@ const JWT_BAD_REQUEST = new Set(['Invalid JWT authentication token prefix.',
   'Authentication header was set, but token is missing.', 'Invalid authentication token provided']);
 
 // Last touches on every response: the JWT plugin's errors get a reason, HTTP 401 and the code
-// UNAUTHENTICATED; graphql-armor's limits lose their misleading "Syntax Error: " and get a code;
+// UNAUTHENTICATED; graphql-armor's token limit loses its misleading "Syntax Error: " and gets a code;
 // outside development no "Did you mean …?" anywhere. The gateway's blockFieldSuggestions option
 // is not used: it only rewrites validation errors, and misses the enum form ("Did you mean the
 // enum value …?") and the errors of variables.
@@ -422,10 +626,10 @@ function usePublicErrors({ hideSuggestions }) {
       message = `Unauthenticated: ${message.replace(/\.$/, '')}`;
       extensions = { ...extensions, code: 'UNAUTHENTICATED', http: { status: 401 } };
     }
-    const armor = /^Syntax Error: ((Query depth|Aliases|Directives|Token) limit of \d+ exceeded.*)$/.exec(message);
+    const armor = /^Syntax Error: (Token limit of \d+ exceeded.*)$/.exec(message);
     if (armor) {
       message = armor[1];
-      extensions = { ...extensions, code: armor[2] === 'Token' ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED' };
+      extensions = { ...extensions, code: 'GRAPHQL_PARSE_FAILED' };
     }
     if (hideSuggestions && message.includes('Did you mean')) {
       message = message.replace(/\s*Did you mean [^?]*\?/g, '').trim();
@@ -446,9 +650,40 @@ function usePublicErrors({ hideSuggestions }) {
   };
 }
 
+// ------------------------------------------------------------------------------------- CORS
+// Yoga's default answers every Origin, `null` included, with itself and
+// Access-Control-Allow-Credentials: true. Here: with TURNKEY_CORS_ORIGINS, exactly those origins
+// (preflight and actual requests), without credentials (the token travels in the Authorization
+// header and the gateway sets no cookie); any other origin gets no Access-Control-Allow-* header,
+// so the browser keeps the answer from its page. Without the list: no origin outside
+// development; development keeps the default, for local tools.
+const corsAllowed = new Set(CORS_ORIGINS);
+function corsConfig() {
+  if (!CORS_ORIGINS.length) return development ? undefined : false;
+  const options = {
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    credentials: false,
+    maxAge: 600,
+  };
+  return (request) => {
+    const origin = request.headers.get('origin');
+    return corsAllowed.has(origin) ? { ...options, origin: [origin] } : false;
+  };
+}
+// the answer depends on the Origin: shared caches must not hand one origin's answer to another
+function useVaryOrigin() {
+  return {
+    onResponse({ response }) {
+      response.headers.append('Vary', 'Origin');
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------ config
 export const gatewayConfig = defineConfig({
   graphiql: development,
+  cors: corsConfig(),
   logging: env.LOG_LEVEL || 'warn',
   // No stack traces in responses outside development, whatever NODE_ENV says.
   maskedErrors: development ? true : { isDev: false },
@@ -462,7 +697,7 @@ export const gatewayConfig = defineConfig({
   // in onRequestParse, before anything else is read or parsed.
   jwt: {
     signingKeyProviders: [signingKeyProvider],
-    tokenLookupLocations: [extractFromHeader({ name: 'authorization', prefix: 'Bearer' })],
+    tokenLookupLocations: [bearerToken],
     tokenVerification: {
       algorithms: ALGORITHMS, issuer: ISSUER, audience: AUDIENCE, clockTolerance: CLOCK_TOLERANCE_SECONDS,
     },
@@ -497,12 +732,12 @@ export const gatewayConfig = defineConfig({
   plugins: () => [
     useTurnkeyIdentity(),
     MAX_BODY_BYTES && useMaxBodySize(MAX_BODY_BYTES),
-    // fragments count as the fields they contain: `...F` adds no level of its own
-    MAX_DEPTH && maxDepthPlugin({ n: MAX_DEPTH, flattenFragments: true }),
-    MAX_ALIASES && maxAliasesPlugin({ n: MAX_ALIASES }),
-    MAX_DIRECTIVES && maxDirectivesPlugin({ n: MAX_DIRECTIVES }),
+    useDocumentLimits({
+      fields: MAX_EXPANDED_FIELDS, depth: MAX_DEPTH, aliases: MAX_ALIASES, directives: MAX_DIRECTIVES,
+    }),
     MAX_COST && useCostLimit(MAX_COST),
     usePublicErrors({ hideSuggestions: !development }),
+    CORS_ORIGINS.length && useVaryOrigin(),
   ].filter(Boolean),
   // identities travel to the subgraphs, which verify them again
   propagateHeaders: {

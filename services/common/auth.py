@@ -7,16 +7,39 @@ ES256 with it and `python -m devtools token` mints them.
 
 Claims: `sub`, `exp`, `iss` (TURNKEY_JWT_ISSUER), `aud` (TURNKEY_JWT_AUDIENCE) and the custom
 claims `role`, `company`, `contact`, `name`, each behind the optional prefix
-TURNKEY_JWT_CLAIM_NAMESPACE. PyJWT does the cryptography and the standard-claim checks."""
+TURNKEY_JWT_CLAIM_NAMESPACE. PyJWT does the cryptography and the standard-claim checks.
+
+The token rule (docs/security.md "Token rule") is the gateway's too (gateway/gateway.config.mjs
+`bearerToken`, `identityFromClaims`): both refuse exactly the same tokens, so a token the gateway
+lets through is never refused here. tests/token_cases.json is the shared table of cases.
+
+1. The header is exactly `Bearer <token>`: that scheme, case-sensitive, one space, nothing after.
+2. The token has at most 8192 characters and is a compact JWS: three non-empty base64url
+   segments (A-Z a-z 0-9 - _, no padding) joined by dots; header and payload are JSON objects
+   (strict UTF-8, plain JSON: no NaN/Infinity; objects and arrays nested at most 16 deep).
+3. Its header has no `crit` and no `b64` (no JWS extensions), an accepted `alg` and a `kid` (a
+   non-empty string) naming a key of the key set (the local key's `kid` is its RFC 7638
+   thumbprint, cut to 16 characters).
+4. The signature verifies with that key.
+5. `iss` is the configured issuer; `aud` is the configured audience or a list of strings that
+   contains it.
+6. `exp` is present; `exp`, `nbf`, `iat` (when present) are JSON numbers from 0 to 10^12, not
+   strings or booleans; `exp` is not past, `nbf` and `iat` are not in the future, each with 30 s
+   clock tolerance; `jti`, if present, is a string.
+7. `sub` is a string that is not blank (not only whitespace); `role` is one of the six roles;
+   `company` and `contact` (null is absent) are non-blank strings; partner and customer tokens
+   name a company, staff tokens neither a company nor a contact, partner tokens no contact."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +58,12 @@ PORTAL = frozenset({PARTNER, CUSTOMER})
 LOCAL_ALGORITHM = "ES256"
 MAX_TOKEN_LENGTH = 8192
 LEEWAY_SECONDS = 30
+MAX_NESTING = 16  # JSON objects and arrays in a token's header or payload, nested at most this deep
+MAX_TIME = 10**12  # exp, nbf, iat: numbers from 0 to this (year 33658; beyond, JSON numbers lose precision)
+SCHEME = "Bearer "
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# whitespace (the gateway's BLANK): a sub, company or contact of only these is blank
+_BLANK = re.compile(r"[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 CACHE_SIZE = 10_000
 CACHE_SECONDS = 60
 
@@ -165,15 +194,67 @@ def mint(
     return jwt.encode(claims, key, algorithm=LOCAL_ALGORITHM, headers={"kid": _kid(key.public_key())})
 
 
-def check_claims(role: str | None, company: str | None, contact: str | None) -> None:
-    if role not in ROLES:
+def is_blank(value: object) -> bool:
+    """Not a string, or only whitespace (rule 7)."""
+    return not isinstance(value, str) or _BLANK.fullmatch(value) is not None
+
+
+def check_claims(role: object, company: object, contact: object) -> None:
+    """The role rules (rule 7); None is an absent claim."""
+    if not isinstance(role, str) or role not in ROLES:
         raise AuthError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if role in PORTAL and not company:
+    for name, value in (("company", company), ("contact", contact)):
+        if value is not None and is_blank(value):
+            raise AuthError(f"the {name} claim must be a string that is not blank")
+    if role in PORTAL and company is None:
         raise AuthError(f"a {role} token must name its company")
-    if role not in PORTAL and (company or contact):
+    if role not in PORTAL and (company is not None or contact is not None):
         raise AuthError("only partner and customer tokens are bound to a company")
-    if role == PARTNER and contact:
+    if role == PARTNER and contact is not None:
         raise AuthError("a partner token is bound to a company, not a contact")
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nesting(text: str) -> int:
+    """How deeply the objects and arrays of a JSON text nest (the gateway's `nesting`)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+def _json_segment(part: str) -> dict | None:
+    """A base64url segment holding a JSON object (strict UTF-8, plain JSON, nested at most
+    MAX_NESTING deep), or None."""
+    try:
+        text = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode("utf-8")
+        if _nesting(text) > MAX_NESTING:
+            return None
+        value = json.loads(text, parse_constant=_no_constant)
+    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Verifier:
@@ -204,11 +285,11 @@ class Verifier:
             self._local = {_kid(key): key}
             self.algorithms = [LOCAL_ALGORITHM]
 
-    async def _key(self, token: str, kid: str | None):
+    async def _key(self, kid: str):
         if self._jwks is not None:
             # PyJWKClient fetches with blocking urllib (and again on an unknown kid): off the loop.
             try:
-                return (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+                return (await asyncio.to_thread(self._jwks.get_signing_key, kid)).key
             except jwt.PyJWKClientError as exc:
                 raise AuthError(f"no key to verify the token: {exc}") from None
         if kid not in self._local:
@@ -229,21 +310,30 @@ class Verifier:
         return principal
 
     async def _verify(self, authorization: str | None) -> tuple[Principal, float]:
+        """The token rule (module docstring), in the gateway's order."""
         if not authorization:
             raise AuthError("missing Authorization: Bearer <token>")
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if not authorization.startswith(SCHEME):
             raise AuthError("the Authorization header must be `Bearer <token>`")
+        token = authorization[len(SCHEME) :]
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthError("the token is too long")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise AuthError("the token is not a JWT") from None
+        if not COMPACT_JWS.fullmatch(token):
+            if any(c.isspace() for c in token):
+                raise AuthError("the Authorization header must be `Bearer <token>`: one space, nothing after the token")
+            raise AuthError("the token is not a JWT")
+        header_part, payload_part, _ = token.split(".")
+        header, payload = _json_segment(header_part), _json_segment(payload_part)
+        if header is None or payload is None:
+            raise AuthError("the token is not a JWT")
+        if "crit" in header or "b64" in header:
+            raise AuthError("token header extensions (crit, b64) are not supported")
         if header.get("alg") not in self.algorithms:
             raise AuthError(f"token algorithm {header.get('alg')!r} is not accepted")
-        key = await self._key(token, header.get("kid"))
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("the token has no key id (kid)")
+        key = await self._key(kid)
         s = self.settings
         try:
             claims = jwt.decode(
@@ -259,14 +349,17 @@ class Verifier:
             raise AuthError("the token has expired") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
-        role, company, contact = (claims.get(_claim(s, k)) for k in ("role", "company", "contact"))
-        for v in (company, contact):
-            if v is not None and not isinstance(v, str):
-                raise AuthError("company and contact claims must be strings")
-        check_claims(role, company, contact)
+        for name in ("exp", "nbf", "iat"):
+            # PyJWT would take "123" or true for a time (int()); the gateway takes numbers only
+            if name in claims and not (_is_number(claims[name]) and 0 <= claims[name] <= MAX_TIME):
+                raise AuthError(f"the {name} claim must be a number of seconds")
+        if "iat" in claims and claims["iat"] > time.time() + LEEWAY_SECONDS:
+            raise AuthError("the token was issued in the future")
         sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.strip():
+        if is_blank(sub):
             raise AuthError("the token has no subject")
+        role, company, contact = (claims.get(_claim(s, k)) for k in ("role", "company", "contact"))
+        check_claims(role, company, contact)
         name = claims.get(_claim(s, "name"))
         return (
             Principal(

@@ -1,4 +1,6 @@
-"""Token verification (services/common/auth.py). No servers: real keys, real PyJWT."""
+"""Token verification (services/common/auth.py). No servers: real keys, real PyJWT. The token rule
+is tested from tests/token_cases.json, the table the gateway is tested with too
+(tests/gateway/test_gateway_hardening.py), so that both refuse exactly the same tokens."""
 
 from __future__ import annotations
 
@@ -6,11 +8,15 @@ import base64
 import dataclasses
 import datetime as dt
 import json
+import re
+import time
+from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from services.common import auth
 from services.common.settings import Settings
@@ -129,6 +135,130 @@ async def test_every_forgery_is_refused(settings):
         with pytest.raises(auth.AuthError):
             await v.verify(header)
             pytest.fail(f"accepted: {name}")
+
+
+# ---- the token rule, from the shared table ------------------------------------------------------
+TOKEN_CASES: list[dict] = json.loads((Path(__file__).resolve().parents[1] / "token_cases.json").read_text())["cases"]
+NAMESPACED = ("role", "company", "contact", "name")
+_REMOVE = object()
+
+
+def _case_value(settings, value, now: int):
+    """A value of the table with its @-placeholders filled in (see token_cases.json "about")."""
+    if isinstance(value, list):
+        return [_case_value(settings, v, now) for v in value]
+    if not isinstance(value, str) or not value.startswith("@"):
+        return value
+    if value == "@iss":
+        return settings.jwt_issuer
+    if value == "@aud":
+        return settings.jwt_audience
+    if value == "@kid":
+        return auth._kid(_local_key(settings).public_key())
+    if value == "@null":
+        return None
+    if m := re.fullmatch(r"@nested:(\d+)", value):
+        nested: list = []
+        for _ in range(int(m.group(1)) - 2):  # the payload object and the innermost list are two levels
+            nested = [nested]
+        return nested
+    m = re.fullmatch(r"@now([+-]\d+)?(:str)?", value)
+    assert m, f"unknown placeholder {value}"
+    t = now + int(m.group(1) or 0)
+    return str(t) if m.group(2) else t
+
+
+def _members(settings, base: dict, changes: dict, now: int, namespaced: bool = False) -> dict:
+    out = dict(base)
+    for k, v in changes.items():
+        key = f"{settings.jwt_claim_namespace}{k}" if namespaced and k in NAMESPACED else k
+        if v is None:
+            out.pop(key, None)
+        else:
+            out[key] = _case_value(settings, v, now)
+    return out
+
+
+def _es256(key, signing_input: bytes) -> bytes:
+    r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def token_case_header(settings, case: dict) -> str | None:
+    """The Authorization header of one case of tests/token_cases.json (None: no header)."""
+    now = int(time.time())
+    jose = _members(settings, {"alg": "ES256", "typ": "JWT", "kid": "@kid"}, case.get("jose", {}), now)
+    jose = {k: _case_value(settings, v, now) for k, v in jose.items()}
+    base = {
+        "sub": "table.user",
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + 3600,
+        "jti": "table-jti",
+        f"{settings.jwt_claim_namespace}role": "admin",
+    }
+    claims = _members(settings, base, case.get("claims", {}), now, namespaced=True)
+    key = ec.generate_private_key(ec.SECP256R1()) if case.get("key") == "other" else _local_key(settings)
+
+    def token(pad: int | None = None) -> str:
+        payload = case.get("payload_raw") or json.dumps(
+            {**claims, **({"pad": "x" * pad} if pad else {})}, separators=(",", ":"), ensure_ascii=False
+        )
+        if "payload_suffix" in case:
+            payload = payload[:-1] + case["payload_suffix"] + "}"
+        payload = case.get("payload_prefix", "") + payload
+        signing_input = (
+            f"{_b64(json.dumps(jose).encode())}.{_b64(payload.encode(case.get('payload_encoding', 'utf-8')))}"
+        )
+        signature = _b64(_es256(key, signing_input.encode()))
+        mutate = case.get("mutate")
+        if mutate == "no_signature":
+            signature = ""
+        elif mutate == "pad_signature":
+            signature += "="
+        elif mutate == "extra_segment":
+            signature += ".e30"
+        elif mutate:
+            raise AssertionError(f"unknown mutation {mutate}")
+        return f"{signing_input}.{signature}"
+
+    text = token()
+    if "pad_to" in case:  # the longest token up to pad_to characters
+        limit, pad = case["pad_to"], 1
+        while len(token(pad * 2)) <= limit:
+            pad *= 2
+        step = pad
+        while step > 1:
+            step //= 2
+            if len(token(pad + step)) <= limit:
+                pad += step
+        text = token(pad)
+        assert limit - 2 <= len(text) <= limit, (limit, len(text))
+    header = case.get("header", "Bearer {token}")
+    return None if header is None else header.replace("{token}", text)
+
+
+@pytest.mark.parametrize("case", TOKEN_CASES, ids=[c["name"] for c in TOKEN_CASES])
+async def test_token_rule(settings, case):
+    """Each case of the shared table is accepted or refused by a subgraph as the table says."""
+    header = token_case_header(settings, case)
+    v = auth.Verifier(settings)
+    if case["expect"] == "accept":
+        assert (await v.verify(header)).sub, case["name"]
+    else:
+        assert case["expect"] == "refuse"
+        with pytest.raises(auth.AuthError):
+            await v.verify(header)
+
+
+def test_token_table_is_well_formed():
+    names = [c["name"] for c in TOKEN_CASES]
+    assert len(names) == len(set(names))
+    assert {c["expect"] for c in TOKEN_CASES} == {"accept", "refuse"}
+    allowed = {"name", "expect", "header", "jose", "claims", "key", "payload_prefix", "payload_suffix", "payload_raw"}
+    allowed |= {"payload_encoding", "pad_to", "mutate"}
+    assert all(set(c) <= allowed for c in TOKEN_CASES), [set(c) - allowed for c in TOKEN_CASES]
 
 
 async def test_claim_namespace(settings):
