@@ -130,7 +130,9 @@ def build_app(service: Service) -> Starlette:
             if not _ide_page(service, request):
                 # every request but the development IDE page carries a verified token
                 request.scope[PRINCIPAL] = await service.verifier.verify(request.headers.get("authorization"))
-            if not await _read_body(request, service.settings.max_body_bytes):
+            if request.method == "GET" and "query" not in request.query_params and not _ide_page(service, request):
+                response = _error(400, "BAD_REQUEST", "send a GraphQL document in `query`")
+            elif not await _read_body(request, service.settings.max_body_bytes):
                 response = _error(413, "PAYLOAD_TOO_LARGE", f"the body exceeds {service.settings.max_body_bytes} bytes")
             elif _lone_surrogate(request._body):
                 response = _error(400, "BAD_USER_INPUT", "the body contains a lone UTF-16 surrogate (not text)")

@@ -8,6 +8,9 @@ measures are of the *expanded* document (what execution would do):
 - `fields`: field selections after expanding every spread;
 - `depth`: nesting of fields (a spread or inline fragment adds no level);
 - `aliases`: aliased fields after expansion;
+- `directives`: directives on fields, fragments and the operation, after expansion;
+- `duplicates`: the most times one response key appears in one selection set as written (500
+  copies of `__typename` validate and merge, but cost validation quadratic time);
 - `cost`: estimated objects, the gateway's rule (gateway/gateway.config.mjs `estimateCost`):
   an object field costs count × (1 + cost of its selection), count being 1 for one object and, for
   a list, the enclosing connection's `first`/`last` (DEFAULT_PAGE without one), the number of
@@ -19,6 +22,7 @@ expensive part for such documents."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +51,17 @@ class Size:
     fields: int = 0
     depth: int = 0
     aliases: int = 0
+    directives: int = 0
+    duplicates: int = 0  # the most times one response key appears in one selection set as written
 
     def __add__(self, other: Size) -> Size:
-        return Size(self.fields + other.fields, max(self.depth, other.depth), self.aliases + other.aliases)
+        return Size(
+            self.fields + other.fields,
+            max(self.depth, other.depth),
+            self.aliases + other.aliases,
+            self.directives + other.directives,
+            max(self.duplicates, other.duplicates),
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ class Measure:
     fields: int
     depth: int
     aliases: int
+    directives: int
+    duplicates: int
     cost: int
 
 
@@ -92,14 +106,19 @@ def measure(
         return int(node.value) if isinstance(node, IntValueNode) else None
 
     def size(selection_set: SelectionSetNode | None) -> Size:
-        total = Size()
-        for sel in selection_set.selections if selection_set else ():
+        selections = selection_set.selections if selection_set else ()
+        keys = Counter((s.alias or s.name).value for s in selections if isinstance(s, FieldNode))
+        total = Size(duplicates=max(keys.values(), default=0))
+        for sel in selections:
+            total += Size(directives=len(sel.directives or ()))
             if isinstance(sel, FieldNode):
                 inner = size(sel.selection_set)
                 total += Size(
                     1 + inner.fields,
                     1 + inner.depth if sel.selection_set else 1,
                     inner.aliases + (1 if sel.alias else 0),
+                    inner.directives,
+                    inner.duplicates,
                 )
             elif isinstance(sel, InlineFragmentNode):
                 total += size(sel.selection_set)
@@ -151,6 +170,13 @@ def measure(
                 total += costs[key]
         return total
 
-    s = size(op.selection_set)
+    s = size(op.selection_set) + Size(directives=len(op.directives or ()))
     root = schema.get_root_type(op.operation)
-    return Measure(fields=s.fields, depth=s.depth, aliases=s.aliases, cost=cost(op.selection_set, root, None))
+    return Measure(
+        fields=s.fields,
+        depth=s.depth,
+        aliases=s.aliases,
+        directives=s.directives,
+        duplicates=s.duplicates,
+        cost=cost(op.selection_set, root, None),
+    )

@@ -69,6 +69,8 @@ class DocumentLimits(SchemaExtension):
             ("fields after expanding fragments", m.fields, s.max_fields),
             ("depth", m.depth, s.max_depth),
             ("aliases", m.aliases, s.max_aliases),
+            ("directives", m.directives, s.max_directives),
+            ("copies of one field in a selection set", m.duplicates, s.max_duplicate_fields),
             ("estimated cost", m.cost, s.max_cost),
         ):
             if limit and value > limit:

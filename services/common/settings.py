@@ -41,6 +41,8 @@ class Settings:
     max_aliases: int = 60
     max_tokens: int = 5000
     max_fields: int = 5000
+    max_directives: int = 50
+    max_duplicate_fields: int = 5
     max_cost: int = 50000
     max_body_bytes: int = 1024 * 1024
     request_timeout: float = 30.0
@@ -85,6 +87,8 @@ class Settings:
             max_aliases=int(_env("TURNKEY_SUBGRAPH_MAX_ALIASES", "60")),
             max_tokens=int(_env("TURNKEY_SUBGRAPH_MAX_TOKENS", "5000")),
             max_fields=int(_env("TURNKEY_SUBGRAPH_MAX_FIELDS", "5000")),
+            max_directives=int(_env("TURNKEY_SUBGRAPH_MAX_DIRECTIVES", "50")),
+            max_duplicate_fields=int(_env("TURNKEY_SUBGRAPH_MAX_DUPLICATE_FIELDS", "5")),
             max_cost=int(_env("TURNKEY_SUBGRAPH_MAX_COST", "50000")),
             max_body_bytes=int(_env("TURNKEY_SUBGRAPH_MAX_BODY_BYTES", str(1024 * 1024))),
             request_timeout=float(_env("TURNKEY_SUBGRAPH_TIMEOUT_SECONDS", "30")),

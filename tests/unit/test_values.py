@@ -136,3 +136,11 @@ def test_cost_follows_the_gateway_rule():
     ).cost == 7 * (1 + 1 + 20 * (1 + 1))
     aliased = parse("{ a: me { sub } b: me { s: sub } }")
     assert measure(SCHEMA, aliased).aliases == 3
+
+
+def test_directives_and_duplicate_fields_are_measured():
+    m = measure(SCHEMA, parse("{ " + " ".join(["__typename"] * 500) + " me { sub @include(if: true) sub } }"))
+    assert m.duplicates == 500 and m.directives == 1
+    frag = parse("{ me { ...A ...A ...A } } fragment A on Me { sub @skip(if: false) @include(if: true) }")
+    assert measure(SCHEMA, frag).directives == 6  # after expansion
+    assert measure(SCHEMA, frag).duplicates == 1  # spreads of one fragment are not copies of a field
