@@ -13,22 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
+from bench.crm import running_crm
 from devtools.demo import QUERY_360
-from devtools.stack import free_port
 from services.common import auth
 from services.common.settings import Settings
-
-NAMES = ["contacts", "deals", "marketing", "support"]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -143,34 +136,8 @@ async def verify_cost(settings: Settings, header: str, n: int = 2000) -> tuple[f
 
 
 async def main(seconds: float, concurrency: int, samples: int) -> None:
-    data = tempfile.mkdtemp(prefix="turnkey-bench-")
-    ports = {n: free_port() for n in NAMES}
-    gport = free_port()
-    env = {
-        **os.environ,
-        "TURNKEY_DATA_DIR": data,
-        "TURNKEY_GATEWAY_PORT": str(gport),
-        "TURNKEY_GATEWAY_DEDUP": "false",
-        "TURNKEY_RATE_LIMIT": "0",
-        "LOG_LEVEL": "WARNING",
-        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
-    }
-    if os.environ.get("AMQP_URL"):
-        env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            if "Ctrl-C stops everything" in line:
-                break
-        else:
-            raise RuntimeError("the CRM did not start:\n" + "".join(seen[-30:]))
-        gw = f"http://127.0.0.1:{gport}/graphql"
-        settings = dataclasses.replace(Settings.from_env("contacts"), data_dir=Path(data))
-        headers = {"authorization": "Bearer " + auth.mint(settings, role="admin", sub="bench")}
+    with running_crm() as crm:
+        gw, headers, settings = crm.gateway, crm.headers, crm.settings
         async with httpx.AsyncClient(headers=headers) as c:
             d = (
                 await c.post(
@@ -190,11 +157,11 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
         )
         subs = {}
         for name, body in subgraph_queries(company_id, contacts).items():
-            subs[name] = await load(f"http://127.0.0.1:{ports[name]}/graphql", body, seconds / 2, concurrency, headers)
+            subs[name] = await load(crm.subgraphs[name], body, seconds / 2, concurrency, headers)
         slowest = min(subs, key=lambda n: subs[n]["rps"])
         g = await load(gw, {"query": QUERY_360}, seconds, concurrency, headers)
         s = await load(
-            f"http://127.0.0.1:{ports[slowest]}/graphql",
+            crm.subgraphs[slowest],
             subgraph_queries(company_id, contacts)[slowest],
             seconds,
             concurrency,
@@ -213,19 +180,13 @@ async def main(seconds: float, concurrency: int, samples: int) -> None:
             f"\ngateway / slowest subgraph: throughput {g['rps'] / s['rps']:.2f}x, "
             f"p50 {g['p50'] / s['p50']:.2f}x, p99 {g['p99'] / s['p99']:.2f}x"
         )
-        p = await propagation(gw, f"http://127.0.0.1:{ports['deals']}/graphql", company_id, samples, headers)
+        p = await propagation(gw, crm.subgraphs["deals"], company_id, samples, headers)
         print(
             f"\nevent propagation support.ticket.opened -> deals health applied ({bus}, n={p['n']}): "
             f"p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms"
         )
         full, cached = await verify_cost(settings, headers["authorization"])
         print(f"\ntoken verification in a subgraph (ES256, local key): {full:.0f} µs, cached {cached:.1f} µs")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 if __name__ == "__main__":
