@@ -13,8 +13,8 @@
 //   TURNKEY_JWKS_URL | TURNKEY_JWT_PUBLIC_KEY_FILE (one is required), TURNKEY_JWT_ISSUER,
 //   TURNKEY_JWT_AUDIENCE, TURNKEY_JWT_ALGORITHMS, TURNKEY_JWT_CLAIM_NAMESPACE     token checks
 //   TURNKEY_MAX_DEPTH, TURNKEY_MAX_TOKENS, TURNKEY_MAX_ALIASES, TURNKEY_MAX_DIRECTIVES,
-//   TURNKEY_MAX_EXPANDED_FIELDS, TURNKEY_MAX_COST, TURNKEY_MAX_BODY_BYTES,
-//   TURNKEY_BATCH_LIMIT                                                     document limits
+//   TURNKEY_MAX_EXPANDED_FIELDS, TURNKEY_MAX_DUPLICATE_FIELDS, TURNKEY_MAX_COST,
+//   TURNKEY_MAX_BODY_BYTES, TURNKEY_BATCH_LIMIT                             document limits
 //   TURNKEY_CORS_ORIGINS   comma-separated origins allowed by CORS (exact: https://crm.example.com);
 //                          unset: none outside development, any in development
 //   TURNKEY_RATE_LIMIT, TURNKEY_PORTAL_RATE_LIMIT, TURNKEY_RATE_WINDOW_SECONDS   rate limits
@@ -70,6 +70,7 @@ const MAX_DEPTH = limit('TURNKEY_MAX_DEPTH', 12);
 const MAX_TOKENS = limit('TURNKEY_MAX_TOKENS', 2000);
 const MAX_ALIASES = limit('TURNKEY_MAX_ALIASES', 30);
 const MAX_DIRECTIVES = limit('TURNKEY_MAX_DIRECTIVES', 20);
+const MAX_DUPLICATE_FIELDS = limit('TURNKEY_MAX_DUPLICATE_FIELDS', 5);
 const MAX_EXPANDED_FIELDS = limit('TURNKEY_MAX_EXPANDED_FIELDS', 2000);
 const MAX_COST = limit('TURNKEY_MAX_COST', 50000);
 const MAX_BODY_BYTES = limit('TURNKEY_MAX_BODY_BYTES', 100 * 1024);
@@ -419,6 +420,63 @@ function useMaxBodySize(max) {
   };
 }
 
+// ------------------------------------------------------------------------------- media type
+// A POST must carry JSON. Yoga also executes application/x-www-form-urlencoded and
+// application/graphql bodies, mutations included (and answers other types, text/plain or
+// multipart/form-data with Hive Gateway's `multipart: false`, with a bare 415). Form-encoded,
+// multipart and text/plain are what any web page can make a browser send to another origin
+// without a CORS preflight (CSRF). Such a request would still need the bearer token, which a
+// page cannot add without a preflight, but the gateway refuses it anyway, with one answer for
+// every such type: 415 UNSUPPORTED_MEDIA_TYPE in onRequest, before the token, the body or the
+// document is read, on every path (/healthcheck and /readiness answer before, reading nothing).
+// Accepted are the JSON types, compared by their essence (type/subtype, case-insensitive;
+// parameters such as charset allowed) as a browser does when it decides on a preflight:
+// `text/plain; x=application/json` is text/plain, and `application/json, text/plain` (which
+// Yoga reads as its first type) is no media type. GET is unchanged (no body; Yoga refuses a
+// mutation over GET with 405).
+const JSON_MEDIA_TYPES = new Set(['application/json', 'application/graphql-response+json', 'application/graphql+json']);
+/** The essence of a request's Content-Type (`application/json`), or '' without one. */
+function mediaTypeOf(request) {
+  return (request.headers.get('content-type') ?? '').split(';', 1)[0].trim().toLowerCase();
+}
+/** Yoga's JSON parser, for the accepted types Yoga does not match itself (`Application/JSON`,
+ * `application/json ; charset=utf-8`, application/graphql-response+json). */
+async function parseJsonBody(request) {
+  let body;
+  try {
+    body = await request.json();
+  } catch (e) {
+    if (e instanceof GraphQLError) throw e; // the body size limit
+    throw httpError(400, 'BAD_REQUEST', 'POST body sent invalid JSON.');
+  }
+  if (body === null || typeof body !== 'object') {
+    throw httpError(400, 'BAD_REQUEST', `POST body is expected to be object but received ${body === null ? 'null' : typeof body}`);
+  }
+  return body;
+}
+function useJsonPostsOnly() {
+  const refusal = JSON.stringify({
+    errors: [{
+      message: 'Unsupported Media Type: POST a JSON body with "Content-Type: application/json"',
+      extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+    }],
+  });
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST' || JSON_MEDIA_TYPES.has(mediaTypeOf(request))) return;
+      endResponse(new fetchAPI.Response(refusal, {
+        status: 415,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'accept-post': 'application/json' },
+      }));
+    },
+    // Yoga's parsers come first; a POST still without one here has a JSON type Yoga's prefix
+    // match missed. Set before useMaxBodySize, which wraps it.
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser && request.method === 'POST') setRequestParser(parseJsonBody);
+    },
+  };
+}
+
 // -------------------------------------------------------------------------- document limits
 // The size of a document as execution would see it: every fragment spread expanded. Measured
 // once per fragment (memoized; a fragment that spreads itself counts nothing the second time,
@@ -429,12 +487,27 @@ function useMaxBodySize(max) {
 //   fields      field selections after expansion (__typename included)
 //   depth       nesting of fields; fragments and inline fragments add no level, `__schema` and
 //               what is below it count nothing (graphql-armor max-depth with flattenFragments)
-//   aliases     aliased fields after expansion; aliases of or to __typename are free (armor)
+//   aliases     aliased fields after expansion, every alias counted (`a: __typename` too: 101
+//               aliases of __typename are still 101 fields to answer)
 //   directives  directives after expansion, on operations, fields, fragments and spreads
+//   duplicates  the most times one response key (alias, or field name without one) appears in
+//               one selection set as written: `{ __typename __typename … }` 500 times. Counted
+//               per selection set (an operation's, a field's, an inline fragment's, a fragment
+//               definition's), not across fragments, so that overlapping fragments selecting
+//               `id` each, or `... on A { id } ... on B { id }`, are unaffected; repetition
+//               through fragments is bounded by `fields` (and the token limit)
 // graphql-armor's max-depth, max-aliases and max-directives gave the same answers with the same
-// messages; this one walk replaces them (they memoize too, but only after validation began).
-const FREE_ALIASES = new Set(['__typename']);
-const NOTHING = Object.freeze({ fields: 0, depth: 0, aliases: 0, directives: 0 });
+// messages (except that armor let aliases of __typename go free); this one walk replaces them
+// (they memoize too, but only after validation began).
+const NOTHING = Object.freeze({ fields: 0, depth: 0, aliases: 0, directives: 0, duplicates: 0, duplicated: undefined });
+const emptySize = () => ({ fields: 0, depth: 0, aliases: 0, directives: 0, duplicates: 0, duplicated: undefined });
+/** The larger `duplicates` (with the key it counts) of `size` and `other`, kept in `size`. */
+function keepMostDuplicated(size, other) {
+  if (other.duplicates > size.duplicates) {
+    size.duplicates = other.duplicates;
+    size.duplicated = other.duplicated;
+  }
+}
 
 function documentSize(document) {
   const fragments = new Map();
@@ -453,15 +526,23 @@ function documentSize(document) {
     return size;
   }
   function selectionSet(set) {
-    const size = { fields: 0, depth: 0, aliases: 0, directives: 0 };
+    const size = emptySize();
+    const keys = new Map(); // response key → how often it appears in this selection set
     for (const sel of set.selections) {
       size.directives += sel.directives?.length ?? 0;
       let inner;
       if (sel.kind === Kind.FIELD) {
         inner = sel.selectionSet ? selectionSet(sel.selectionSet) : NOTHING;
         size.fields += 1;
-        if (sel.alias && !FREE_ALIASES.has(sel.alias.value) && !FREE_ALIASES.has(sel.name.value)) size.aliases += 1;
+        if (sel.alias) size.aliases += 1;
         if (sel.name.value !== '__schema') size.depth = Math.max(size.depth, 1 + inner.depth);
+        const key = (sel.alias ?? sel.name).value;
+        const n = (keys.get(key) ?? 0) + 1;
+        keys.set(key, n);
+        if (n > size.duplicates) {
+          size.duplicates = n;
+          size.duplicated = key;
+        }
       } else {
         inner = sel.kind === Kind.INLINE_FRAGMENT ? selectionSet(sel.selectionSet) : spread(sel.name.value);
         size.depth = Math.max(size.depth, inner.depth);
@@ -469,16 +550,18 @@ function documentSize(document) {
       size.fields += inner.fields;
       size.aliases += inner.aliases;
       size.directives += inner.directives;
+      keepMostDuplicated(size, inner);
     }
     return size;
   }
   // every operation of the document (validation reads them all), the largest of each measure
-  const total = { fields: 0, depth: 0, aliases: 0, directives: 0 };
+  const total = emptySize();
   for (const def of document.definitions) {
     if (def.kind !== Kind.OPERATION_DEFINITION) continue;
     const size = selectionSet(def.selectionSet);
     size.directives += def.directives?.length ?? 0;
-    for (const key of Object.keys(total)) total[key] = Math.max(total[key], size[key]);
+    for (const key of ['fields', 'depth', 'aliases', 'directives']) total[key] = Math.max(total[key], size[key]);
+    keepMostDuplicated(total, size);
   }
   return total;
 }
@@ -491,13 +574,15 @@ function useDocumentLimits(limits) {
     ['depth', limits.depth, (n, max) => `Query depth limit of ${max} exceeded, found ${found(n)}.`],
     ['aliases', limits.aliases, (n, max) => `Aliases limit of ${max} exceeded, found ${found(n)}.`],
     ['directives', limits.directives, (n, max) => `Directives limit of ${max} exceeded, found ${found(n)}.`],
+    ['duplicates', limits.duplicates, (n, max, size) => `Field duplication limit of ${max} exceeded: `
+      + `\`${size.duplicated}\` appears ${found(n)} times in one selection set.`],
   ].filter(([, max]) => max);
   return {
     onValidate({ params, setResult }) {
       const size = documentSize(params.documentAST);
       const errors = checks
         .filter(([key, max]) => size[key] > max)
-        .map(([key, max, message]) => new GraphQLError(message(size[key], max), {
+        .map(([key, max, message]) => new GraphQLError(message(size[key], max, size), {
           extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
         }));
       if (errors.length) setResult(errors); // instead of validation: nothing else reads the document
@@ -730,10 +815,15 @@ export const gatewayConfig = defineConfig({
     },
   },
   plugins: () => [
+    useJsonPostsOnly(),
     useTurnkeyIdentity(),
     MAX_BODY_BYTES && useMaxBodySize(MAX_BODY_BYTES),
     useDocumentLimits({
-      fields: MAX_EXPANDED_FIELDS, depth: MAX_DEPTH, aliases: MAX_ALIASES, directives: MAX_DIRECTIVES,
+      fields: MAX_EXPANDED_FIELDS,
+      depth: MAX_DEPTH,
+      aliases: MAX_ALIASES,
+      directives: MAX_DIRECTIVES,
+      duplicates: MAX_DUPLICATE_FIELDS,
     }),
     MAX_COST && useCostLimit(MAX_COST),
     usePublicErrors({ hideSuggestions: !development }),
