@@ -133,7 +133,7 @@ if (!ALGORITHMS.length) problems.push('TURNKEY_JWT_ALGORITHMS is empty');
 const UNUSABLE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
   .export({ type: 'spki', format: 'pem' });
 
-/** The `kid` of a key file: its RFC 7638 thumbprint cut to 16 characters (auth.py `_kid`). */
+/** The `kid` of a key file: its RFC 7638 thumbprint cut to 16 characters (services/common/localkey.py `kid_of`). */
 function keyId(publicKey) {
   const jwk = publicKey.export({ format: 'jwk' });
   const members = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : null;

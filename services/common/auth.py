@@ -36,19 +36,16 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import json
-import os
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
+from .localkey import ensure_local_keys, kid_of, private_key_path, public_key_path
 from .settings import Settings
 
 ADMIN, SALES, MARKETING, SUPPORT, PARTNER, CUSTOMER = "admin", "sales", "marketing", "support", "partner", "customer"
@@ -101,52 +98,6 @@ class Principal:
         }
 
 
-# ---- the local key pair (embedded default) ------------------------------------------------------
-def private_key_path(settings: Settings) -> Path:
-    return Path(settings.jwt_private_key_file or settings.data_dir / "keys" / "jwt-signing.pem")
-
-
-def public_key_path(settings: Settings) -> Path:
-    return Path(settings.jwt_public_key_file or settings.data_dir / "keys" / "jwt-public.pem")
-
-
-def _kid(public_key) -> str:
-    """RFC 7638 thumbprint of the public key, so the same key always has the same `kid`."""
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
-    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()[:16]
-
-
-def ensure_local_keys(settings: Settings) -> Path:
-    """Create the local signing key on first run (idempotent; safe when several processes start
-    at once: the private key is written to a temporary file and linked into place exclusively)."""
-    priv, pub = private_key_path(settings), public_key_path(settings)
-    if not priv.exists():
-        priv.parent.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        tmp = priv.with_name(f".{priv.name}.{uuid.uuid4().hex}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        try:
-            os.link(tmp, priv)  # fails if another process won the race: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
-    pem_pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if not pub.exists() or pub.read_bytes() != pem_pub:
-        pub.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pub.with_name(f".{pub.name}.{uuid.uuid4().hex}")
-        tmp.write_bytes(pem_pub)
-        tmp.replace(pub)
-    return pub
-
-
 def _claim(settings: Settings, name: str) -> str:
     return f"{settings.jwt_claim_namespace}{name}"
 
@@ -191,7 +142,7 @@ def mint(
     for k, v in (("company", company), ("contact", contact), ("name", name)):
         if v:
             claims[_claim(settings, k)] = v
-    return jwt.encode(claims, key, algorithm=LOCAL_ALGORITHM, headers={"kid": _kid(key.public_key())})
+    return jwt.encode(claims, key, algorithm=LOCAL_ALGORITHM, headers={"kid": kid_of(key.public_key())})
 
 
 def is_blank(value: object) -> bool:
@@ -282,7 +233,7 @@ class Verifier:
             if not pub.exists():
                 ensure_local_keys(settings)
             key = serialization.load_pem_public_key(pub.read_bytes())
-            self._local = {_kid(key): key}
+            self._local = {kid_of(key): key}
             self.algorithms = [LOCAL_ALGORITHM]
 
     async def _key(self, kid: str):

@@ -67,7 +67,7 @@ def _local_key(settings):
 def _sign(settings, claims, key=None, alg="ES256", kid=None):
     key = key or _local_key(settings)
     if kid is None and hasattr(key, "public_key"):
-        kid = auth._kid(key.public_key()) if isinstance(key, ec.EllipticCurvePrivateKey) else "other"
+        kid = auth.kid_of(key.public_key()) if isinstance(key, ec.EllipticCurvePrivateKey) else "other"
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
@@ -89,7 +89,7 @@ def bad_tokens(settings) -> dict[str, str | None]:
         "basic scheme": "Basic YWRtaW46YWRtaW4=",
         "alg none": bearer(_unsigned(_claims(settings))),
         "other key, same kid": bearer(
-            _sign(settings, _claims(settings), key=other, kid=auth._kid(_local_key(settings).public_key()))
+            _sign(settings, _claims(settings), key=other, kid=auth.kid_of(_local_key(settings).public_key()))
         ),
         "other key, own kid": bearer(_sign(settings, _claims(settings), key=other)),
         "HS256 with the public key as secret": bearer(_hs256(_claims(settings), pub_pem)),
@@ -154,7 +154,7 @@ def _case_value(settings, value, now: int):
     if value == "@aud":
         return settings.jwt_audience
     if value == "@kid":
-        return auth._kid(_local_key(settings).public_key())
+        return auth.kid_of(_local_key(settings).public_key())
     if value == "@null":
         return None
     if m := re.fullmatch(r"@nested:(\d+)", value):
