@@ -98,8 +98,11 @@ def _has_surrogate(value: object) -> bool:
 
 async def _client_gone(request: Request) -> None:
     """Returns when the client disconnects (the body has been read, so the next message is that)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+    try:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # the server cannot tell: let the work run to its end or its timeout
+        await asyncio.Event().wait()
 
 
 async def _run(service: Service, gql: _GraphQLApp, request: Request) -> Response:
