@@ -16,7 +16,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
 from .authz import check_rules
-from .errors import PublicError
+from .errors import InputError, PublicError
 from .limits import measure
 from .settings import Settings
 
@@ -29,7 +29,10 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or error.path is None:
         return False  # syntax/validation/coercion errors are about the client's document
-    if isinstance(original, (PublicError, GraphQLError)):
+    if isinstance(original, GraphQLError):
+        return False
+    if isinstance(original, (PublicError, InputError)):  # a bad argument of a query: the client's mistake
+        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         return False
     ref = uuid.uuid4().hex[:12]
     log.error("resolver failed ref=%s path=%s", ref, ".".join(map(str, error.path)), exc_info=original)

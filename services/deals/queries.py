@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from services.common.authz import ADMIN, PARTNER, SALES, allow
 from services.common.graphql import Connection, PublicError
+from services.common.money import parse_currency
 from services.common.values import all_of
 
 from . import domain
@@ -54,7 +55,7 @@ class Query:
         pipeline = await c.get("pipelines", pid)
         if pipeline is None:
             raise PublicError(f"pipeline {pid} does not exist")
-        cur = currency.strip().upper()
+        cur = parse_currency(currency)
         flt = all_of({"status": domain.DealStatus.OPEN.value}, {"currency": cur}, {"pipeline_id": pid})
         rows = await c.store.group("deals", ["stage_id"], sums=["amount_minor"], flt=c.scoped("deals", flt))
         return Forecast.from_forecast(domain.forecast(pipeline["stages"], rows), cur)

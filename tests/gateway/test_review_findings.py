@@ -271,3 +271,17 @@ async def test_own_book_sales_see_null_for_clients_outside_the_book(crm, as_role
         anna = as_role("sales", "sales.anna")
         body = await anna.body("{ tickets(first: 5) { edges { node { company { name } } } } }")
         assert not body.get("errors") and any(e["node"]["company"] for e in body["data"]["tickets"]["edges"])
+
+
+# ---- the large generated run found these: bad arguments of queries are typed errors ------------
+async def test_bad_query_arguments_are_typed_errors_not_internal_ones(crm, gw, caplog):
+    caplog.set_level(logging.ERROR)
+    for query in (
+        '{ forecast(currency: "") { total { amount } weightedTotal { amount } } }',
+        '{ forecast(currency: "ÄÖÜ") { total { amount } } }',
+        '{ auditLog(filter: {since: "0005-01-01T00:00:00Z"}) { totalCount } }',
+        'query($id: ID!) { company(id: $id) { timeline(filter: {since: "3000-01-01T00:00:00Z"}) { totalCount } } }',
+    ):
+        body = await gw.body(query, {"id": crm.ids["nordhaven"]} if "$id" in query else None)
+        assert codes(body) == ["BAD_USER_INPUT"], (query, body)
+    assert "resolver failed" not in caplog.text
