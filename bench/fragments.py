@@ -15,12 +15,7 @@ import httpx
 
 from bench.crm import running_crm
 from bench.run import pct
-
-
-def fragment_bomb(levels: int) -> str:
-    parts = [f"{{ me {{ ...F{levels} }} }}", "fragment F0 on Me { sub }"]
-    parts += [f"fragment F{i} on Me {{ {' '.join([f'...F{i - 1}'] * 4)} }}" for i in range(1, levels + 1)]
-    return " ".join(parts)
+from devtools.hostile import fragment_bomb
 
 
 async def timed(c: httpx.AsyncClient, url: str, body: dict) -> tuple[float, httpx.Response]:

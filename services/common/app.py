@@ -130,10 +130,11 @@ def build_app(service: Service) -> Starlette:
     async def graphql_endpoint(request: Request):
         t0 = time.perf_counter()
         try:
-            if not _ide_page(service, request):
+            ide = _ide_page(service, request)
+            if not ide:
                 # every request but the development IDE page carries a verified token
                 request.scope[PRINCIPAL] = await service.verifier.verify(request.headers.get("authorization"))
-            if request.method == "GET" and "query" not in request.query_params and not _ide_page(service, request):
+            if request.method == "GET" and "query" not in request.query_params and not ide:
                 response = _error(400, "BAD_REQUEST", "send a GraphQL document in `query`")
             elif not await _read_body(request, service.settings.max_body_bytes):
                 response = _error(413, "PAYLOAD_TOO_LARGE", f"the body exceeds {service.settings.max_body_bytes} bytes")

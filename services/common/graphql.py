@@ -42,7 +42,6 @@ __all__ = [
     "PageInfo",
     "PublicError",
     "UserError",
-    "maybe",
     "page_size",
     "paginate",
     "payload",
@@ -150,11 +149,6 @@ def payload_errors(payload: type) -> Callable:
         return resolver
 
     return decorate
-
-
-def maybe(convert: Callable[[dict[str, Any]], T], doc: dict[str, Any] | None) -> T | None:
-    """`convert(doc)`, or None where there is no document (absent or out of scope)."""
-    return convert(doc) if doc else None
 
 
 def page_size(first: int | None) -> int:

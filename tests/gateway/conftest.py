@@ -5,6 +5,8 @@ RabbitMQ; fails under CI=true when they are missing)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
 import uuid
 
@@ -131,3 +133,16 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def settings_of(crm, names, **changes):
+    """The running services' settings changed for the block (they are read per request)."""
+    saved = {n: crm.services[n].settings for n in names}
+    for n in names:
+        crm.services[n].settings = dataclasses.replace(saved[n], **changes)
+    try:
+        yield
+    finally:
+        for n, s in saved.items():
+            crm.services[n].settings = s

@@ -16,18 +16,12 @@ import pytest
 from graphql import get_introspection_query
 
 from devtools.demo import QUERY_360
+from devtools.hostile import fragment_bomb
 from devtools.stack import free_port, kill_gateway
 from tests.gateway.conftest import NO_RATE_LIMIT, codes
 from tests.unit.test_auth import TOKEN_CASES, token_case_header
 
 ME = "{ me { role } }"
-
-
-def fragment_bomb(levels: int) -> str:
-    """`{ me { ...Fn } }` where each fragment spreads the one below four times: 4^n fields."""
-    parts = [f"{{ me {{ ...F{levels} }} }}", "fragment F0 on Me { sub }"]
-    parts += [f"fragment F{i} on Me {{ {' '.join([f'...F{i - 1}'] * 4)} }}" for i in range(1, levels + 1)]
-    return " ".join(parts)
 
 
 async def post(url: str, token: str | None, query: str, variables: dict | None = None, **kw) -> httpx.Response:

@@ -8,13 +8,12 @@ introspection, GET and url-encoded mutations (CSRF), trace and debug output, sug
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 import httpx
 import pytest
 
 from devtools.stack import free_port, kill_gateway
-from tests.gateway.conftest import codes
+from tests.gateway.conftest import codes, settings_of
 
 SERVICES = ("contacts", "deals", "marketing", "support")
 
@@ -30,14 +29,10 @@ async def production(crm):
         "TURNKEY_PORTAL_RATE_LIMIT": "0",
     }
     proc, log = await crm.spawn_gateway(port, env)
-    saved = {n: crm.services[n].settings for n in SERVICES}
-    for n in SERVICES:
-        crm.services[n].settings = dataclasses.replace(saved[n], env="production")
     try:
-        yield f"http://{crm.host}:{port}/graphql"
+        with settings_of(crm, SERVICES, env="production"):
+            yield f"http://{crm.host}:{port}/graphql"
     finally:
-        for n, s in saved.items():
-            crm.services[n].settings = s
         await kill_gateway(proc, log)
 
 

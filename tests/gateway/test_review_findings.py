@@ -5,24 +5,16 @@ real gateway, or straight at a subgraph with a valid token — and checks what i
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import logging
 import time
 
 import httpx
 import pytest
 
-from tests.gateway.conftest import codes
+from devtools.hostile import fragment_bomb
+from tests.gateway.conftest import codes, settings_of
 
 SERVICES = ("contacts", "deals", "marketing", "support")
-
-
-def fragment_bomb(levels: int) -> str:
-    """`{ me { ...Fn } }` where each fragment spreads the one below four times: 4^n fields."""
-    parts = [f"{{ me {{ ...F{levels} }} }}", "fragment F0 on Me { sub }"]
-    parts += [f"fragment F{i} on Me {{ {' '.join([f'...F{i - 1}'] * 4)} }}" for i in range(1, levels + 1)]
-    return " ".join(parts)
 
 
 async def direct(
@@ -43,19 +35,6 @@ async def direct(
             return await c.get(crm.service_url(service), params=params, headers=h)
         data = body if isinstance(body, bytes) else None
         return await c.post(crm.service_url(service), json=None if data else body, content=data, headers=h)
-
-
-@contextlib.contextmanager
-def settings_of(crm, names, **changes):
-    """The running services' settings changed for the block (they are read per request)."""
-    saved = {n: crm.services[n].settings for n in names}
-    for n in names:
-        crm.services[n].settings = dataclasses.replace(saved[n], **changes)
-    try:
-        yield
-    finally:
-        for n, s in saved.items():
-            crm.services[n].settings = s
 
 
 # ---- 1. nested fragments ------------------------------------------------------------------------

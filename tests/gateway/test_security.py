@@ -4,7 +4,6 @@ requests without a valid token, the audit log."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from devtools.rolematrix import NO, parse_markdown
-from tests.gateway.conftest import Client, codes, eventually
+from tests.gateway.conftest import Client, codes, eventually, settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = parse_markdown((ROOT / "docs" / "security.md").read_text())
@@ -458,10 +457,7 @@ async def test_sales_own_book_when_configured(crm, as_role):
     """TURNKEY_SALES_OWN_BOOK=true confines sales to the records they own (switched on the running
     services for this test: the scope is read per request)."""
     ids = crm.ids
-    saved = {n: crm.services[n].settings for n in ("contacts", "deals")}
-    for n in saved:
-        crm.services[n].settings = dataclasses.replace(saved[n], sales_own_book=True)
-    try:
+    with settings_of(crm, ["contacts", "deals"], sales_own_book=True):
         anna, bob = as_role("sales", "sales.anna"), as_role("sales", "sales.bob")
         q = '{ companies { totalCount } deals { totalCount } forecast(currency: "EUR") { total { amount } } }'
         a, b = await anna.ok(q), await bob.ok(q)
@@ -479,9 +475,6 @@ async def test_sales_own_book_when_configured(crm, as_role):
             {"id": ids["cold"]},
         )
         assert d["moveDealStage"]["errors"][0]["code"] == "NOT_FOUND"
-    finally:
-        for n, s in saved.items():
-            crm.services[n].settings = s
 
 
 # ---- audit log --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from graphql import build_schema, parse
 
+from devtools.hostile import fragment_bomb
 from services.common import money
 from services.common.errors import ErrorCode, InputError
 from services.common.ids import iso
@@ -103,14 +104,8 @@ type Company { name: String  contacts(first: Int): CompanyConnection }
 """)
 
 
-def bomb(levels: int) -> str:
-    parts = [f"{{ me {{ ...F{levels} }} }}", "fragment F0 on Me { sub }"]
-    parts += [f"fragment F{i} on Me {{ {' '.join([f'...F{i - 1}'] * 4)} }}" for i in range(1, levels + 1)]
-    return " ".join(parts)
-
-
 def test_nested_fragments_are_measured_once_each():
-    m = measure(SCHEMA, parse(bomb(13)))
+    m = measure(SCHEMA, parse(fragment_bomb(13)))
     assert m.fields == 1 + 4**13 and m.depth == 2 and m.aliases == 0  # the expanded size, computed linearly
 
 
