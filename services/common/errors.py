@@ -16,6 +16,7 @@ class ErrorCode(Enum):
     DUPLICATE = "DUPLICATE"
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
     NOT_ALLOWED = "NOT_ALLOWED"
+    OFFER_BLOCKED = "OFFER_BLOCKED"  # deals: a new offer to a client in CRITICAL health
 
 
 class InputError(Exception):

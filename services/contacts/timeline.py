@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # the events the timeline shows (routing-key patterns)
 PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
+PATTERNS += ["deals.estimate.*", "deals.payment.*", "deals.offer.*"]  # deals: quotes, payments, guard overrides
 SORT = [("occurred_at", -1)]
 
 
@@ -68,6 +69,23 @@ def interaction_for(e: Envelope) -> dict | None:
     if t in ("support.ticket.opened", "support.ticket.resolved"):
         title = f"Ticket {verb}: {d.get('subject')} [{d.get('priority')}]"
         return _row(InteractionKind.TICKET, title, "Ticket", s, detail=d.get("resolution"), **party)
+    if t.startswith(("deals.estimate.", "deals.payment.", "deals.offer.")):  # deals: quotes, payments, guard
+        amount = _amount(d)
+        titles = {
+            "deals.estimate.sent": f"Estimate v{d.get('version')} sent: {d.get('title')}{amount}",
+            "deals.estimate.accepted": f"Estimate v{d.get('version')} accepted: {d.get('title')}{amount}",
+            "deals.estimate.rejected": f"Estimate v{d.get('version')} rejected: {d.get('title')}{amount}",
+            "deals.payment.invoiced": f"Invoiced: {d.get('title')}{amount}",
+            "deals.payment.paid": f"Paid: {d.get('title')}{amount}",
+            "deals.payment.overdue": f"Payment overdue: {d.get('title')}{amount}, due {d.get('due_date')}",
+            "deals.offer.overridden": f"Offer guard overridden by {d.get('by')}: {d.get('reason')}",
+        }
+        if t not in titles:
+            return None
+        ref = ("Estimate", s) if t.startswith("deals.estimate.") else ("Deal", d.get("deal_id"))
+        return _row(
+            InteractionKind.DEAL, titles[t], ref[0], ref[1], detail="; ".join(d.get("reasons") or []) or None, **party
+        )
     return None
 
 

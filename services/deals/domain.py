@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from services.common import money
 from services.common.errors import ErrorCode, InputError
 from services.common.money import parse_money
 from services.common.values import clean_text
@@ -57,6 +58,41 @@ def default_pipeline() -> dict:
         "name": DEFAULT_PIPELINE_NAME,
         "stages": [{"id": i, "name": n, "probability": p, "kind": k} for i, n, p, k in DEFAULT_STAGES],
     }
+
+
+def validate_stages(stages: list[dict]) -> list[dict]:
+    """A pipeline's stages as admins give them: unique ids, names, probability 0..100, kind
+    open/won/lost; at least one open stage, one won (probability 100) and one lost (probability 0)."""
+    seen, out = set(), []
+    for i, s in enumerate(stages):
+        at = ["input", "stages", str(i)]
+        sid = clean_text(s["id"], "id", required=True, max_len=64)
+        if sid in seen:
+            raise InputError(ErrorCode.INVALID, f"stage {sid} is listed twice", [*at, "id"])
+        seen.add(sid)
+        kind = (s["kind"] or "").lower()
+        if kind not in {k.value for k in StageKind}:
+            raise InputError(ErrorCode.INVALID, "kind must be open, won or lost", [*at, "kind"])
+        p = s["probability"]
+        if not 0 <= p <= 100:
+            raise InputError(ErrorCode.INVALID, "probability must lie between 0 and 100", [*at, "probability"])
+        if (kind == "won" and p != 100) or (kind == "lost" and p != 0):
+            raise InputError(ErrorCode.INVALID, "a won stage has probability 100, a lost stage 0", [*at, "probability"])
+        out.append(
+            {
+                "id": sid,
+                "name": clean_text(s["name"], "name", required=True, max_len=100),
+                "probability": p,
+                "kind": kind,
+            }
+        )
+    kinds = [s["kind"] for s in out]
+    if not ("open" in kinds and "won" in kinds and "lost" in kinds):
+        raise InputError(ErrorCode.INVALID, "a pipeline needs an open, a won and a lost stage", ["input", "stages"])
+    return out
+
+
+DEFAULT_LOST_REASONS = ("Price", "Lost to a competitor", "No budget", "Project cancelled", "No decision")
 
 
 def find_stage(pipeline: dict | None, stage_id: str) -> dict | None:
@@ -130,7 +166,9 @@ class Forecast:
 
 def forecast(stages: list[dict], rows: Iterable[Mapping[str, Any]]) -> Forecast:
     """Forecast lines in pipeline order from the open deals' sums grouped by stage (rows of
-    `store.group(..., ["stage_id"], sums=["amount_minor"])`); stages without deals are left out."""
+    `store.group(..., ["stage_id"], sums=["amount_minor", "weighted_minor"])`); stages without deals
+    are left out. The weighted amount is the sum of the deals' own weighted amounts (effective
+    probability, planning.py) when the rows carry it, else amount × the stage's probability."""
     by_stage = {r["key"]["stage_id"]: r for r in rows}
     lines, total, weighted_total = [], 0, 0
     for position, st in enumerate(stages):
@@ -138,7 +176,7 @@ def forecast(stages: list[dict], rows: Iterable[Mapping[str, Any]]) -> Forecast:
         if not r:
             continue
         amt = int(r["sum"]["amount_minor"])
-        w = weighted(amt, st["probability"])
+        w = int(r["sum"]["weighted_minor"]) if "weighted_minor" in r["sum"] else weighted(amt, st["probability"])
         total, weighted_total = total + amt, weighted_total + w
         lines.append(
             ForecastLine(stage=st, position=position, deal_count=r["count"], amount_minor=amt, weighted_minor=w)
@@ -157,15 +195,20 @@ class Health:
     open_tickets: int
     open_critical_tickets: int
     warnings: tuple[str, ...] = ()
+    overdue_payments: int = 0
+    overdue_amounts: tuple[tuple[str, int], ...] = ()  # (currency, minor units still owed)
+    max_days_overdue: int = 0
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'s' if n != 1 else ''}"
 
 
-def account_health(doc: dict | None) -> Health:
-    """How worried a salesperson should be: critical with an open critical ticket, attention with
-    an open high-priority ticket or three open tickets, else ok; with human-readable warnings."""
+def account_health(doc: dict | None, overdue: Any = None, critical_days: int = 30) -> Health:
+    """How worried a salesperson should be: critical with an open critical ticket or a payment
+    overdue more than `critical_days` days; attention with an open high-priority ticket, three
+    open tickets or any overdue payment; else ok; with human-readable warnings. `overdue` is a
+    `payments.Overdue` summary (None: nothing overdue)."""
     tickets = (doc or {}).get("tickets") or {}
     open_ = [t for t in tickets.values() if t["status"] == "open"]
     critical = [t for t in open_ if t["priority"] == CRITICAL]
@@ -175,10 +218,29 @@ def account_health(doc: dict | None) -> Health:
         warnings.append(_count(len(critical), "open critical ticket"))
     if high:
         warnings.append(_count(len(high), "open high-priority ticket"))
-    level = HealthLevel.CRITICAL if critical else HealthLevel.ATTENTION if (high or len(open_) >= 3) else HealthLevel.OK
-    if level is HealthLevel.ATTENTION and not high:
+    late = overdue is not None and overdue.count > 0
+    late_critical = late and overdue.max_days > critical_days
+    level = (
+        HealthLevel.CRITICAL
+        if (critical or late_critical)
+        else HealthLevel.ATTENTION
+        if (high or len(open_) >= 3 or late)
+        else HealthLevel.OK
+    )
+    if len(open_) >= 3 and not high and not critical:
         warnings.append(f"{len(open_)} open tickets")
-    return Health(level=level, open_tickets=len(open_), open_critical_tickets=len(critical), warnings=tuple(warnings))
+    if late:
+        owed = ", ".join(money.label(m, c) for c, m in overdue.amounts)
+        warnings.append(f"{_count(overdue.count, 'overdue payment')} ({owed}), up to {overdue.max_days} days late")
+    return Health(
+        level=level,
+        open_tickets=len(open_),
+        open_critical_tickets=len(critical),
+        warnings=tuple(warnings),
+        overdue_payments=overdue.count if late else 0,
+        overdue_amounts=overdue.amounts if late else (),
+        max_days_overdue=overdue.max_days if late else 0,
+    )
 
 
 def apply_ticket(doc: dict | None, ticket_id: str, data: Mapping[str, Any], occurred_at: str) -> dict | None:

@@ -11,6 +11,7 @@ import strawberry
 from services.common.graphql import UserError, payload
 from services.common.values import equal
 
+from .sales_types import SetDealForecastInput  # noqa: F401  (re-exported)
 from .types import Deal, DealStatus, Product
 
 
@@ -70,12 +71,23 @@ class CreateDealInput:
     )
     owner: str | None = None
     expected_close_date: dt.date | None = None
+    override_reason: str | None = strawberry.field(
+        default=None, description="Admins and configured sales managers pass the offer guard with a reason (audited)."
+    )
+    opened_at: dt.datetime | None = strawberry.field(
+        default=None, description="Admins importing history: when the deal opened."
+    )
 
 
 @strawberry.input
 class MoveDealStageInput(Change):
     stage_id: strawberry.ID
-    lost_reason: str | None = None
+    lost_reason: str | None = strawberry.field(
+        default=None, description="Required when closing as lost: a reason of `lostReasons` (its id or name)."
+    )
+    closed_at: dt.datetime | None = strawberry.field(
+        default=None, description="Admins importing history: when the deal closed."
+    )
 
 
 @strawberry.type

@@ -13,11 +13,12 @@ from services.common.values import all_of
 from . import domain
 from .inputs import DealFilter
 from .policy import DEAL_READERS
+from .sales_api import SalesQuery
 from .types import DEAL_SORT, Deal, Forecast, Pipeline, Product
 
 
 @strawberry.type
-class Query:
+class Query(SalesQuery):
     @strawberry.field(extensions=allow(DEAL_READERS))
     async def pipelines(self, info: Info) -> list[Pipeline] | None:
         c = info.context
@@ -57,5 +58,7 @@ class Query:
             raise PublicError(f"pipeline {pid} does not exist")
         cur = parse_currency(currency)
         flt = all_of({"status": domain.DealStatus.OPEN.value}, {"currency": cur}, {"pipeline_id": pid})
-        rows = await c.store.group("deals", ["stage_id"], sums=["amount_minor"], flt=c.scoped("deals", flt))
+        rows = await c.store.group(
+            "deals", ["stage_id"], sums=["amount_minor", "weighted_minor"], flt=c.scoped("deals", flt)
+        )
         return Forecast.from_forecast(domain.forecast(pipeline["stages"], rows), cur)

@@ -1,18 +1,25 @@
-"""The deals subgraph: schema wiring, indexes and the seeded pipeline, event consumers and row
-scopes. What deals is about is told in `domain.py`; the pieces live in one module per concern:
-domain (plain rules), policy (row scopes), events, types, inputs, queries, mutations."""
+"""The deals subgraph: schema wiring, indexes and the seeded pipeline, event consumers, timers
+and row scopes. What deals is about is told in `domain.py`; the pieces live in one module per
+concern: domain (plain rules), estimates / payments / planning (plain rules of quotes, payment
+schedules and the forecast), policy (row scopes), events, types, inputs, queries, mutations,
+sales_types / sales_api (the GraphQL of quotes, payments and the forecast)."""
 
 from __future__ import annotations
 
 from services.common.auth import Principal
 from services.common.errors import DuplicateKeyError
+from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
 from . import domain, events, policy
+from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
+from .sales_api import overdue_due, overdue_fire, snapshot_fire
 from .types import Company, Contact, Deal
+
+SNAPSHOT_SCHEDULE = "forecast-weekly"
 
 
 class DealsService(Service):
@@ -23,7 +30,18 @@ class DealsService(Service):
             *([(key, 1), ("created_at", -1)] for key in ("company_id", "contact_id", "partner_id", "owner")),
             [("status", 1), ("currency", 1)],
         ],
+        "estimates": [[("deal_id", 1), ("revision", -1)], [("company_id", 1), ("created_at", -1)]],
+        "milestones": [
+            [("deal_id", 1), ("due_date", 1)],
+            [("status", 1), ("due_date", 1)],
+            [("company_id", 1), ("status", 1)],
+        ],
+        "forecast_snapshots": [[("currency", 1), ("taken_on", 1)]],
     }
+
+    def __init__(self, *args, config: DealsConfig | None = None, **kw):
+        self.config = config or DealsConfig.from_env()
+        super().__init__(*args, **kw)
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Company, Contact, Deal], settings=self.settings)
@@ -34,11 +52,42 @@ class DealsService(Service):
     async def setup(self) -> None:
         s = self.store
         await s.ensure_index("products", [("sku_key", 1)], unique=True)
-        if await s.get("pipelines", domain.DEFAULT_PIPELINE) is None:
-            try:
-                await s.insert("pipelines", domain.default_pipeline())
-            except DuplicateKeyError:
-                pass
+        await s.ensure_index("estimates", [("deal_id", 1), ("revision", 1)], unique=True)
+        await s.ensure_index("lost_reasons", [("name_key", 1)], unique=True)
+        seeds = [
+            ("pipelines", domain.default_pipeline()),
+            ("forecast_schedule", {"id": SNAPSHOT_SCHEDULE, "next_at": ""}),
+        ]
+        if await s.count("lost_reasons", {}) == 0:
+            seeds += [
+                ("lost_reasons", {"id": f"lost-{i}", "name": n, "name_key": n.casefold(), "active": True})
+                for i, n in enumerate(domain.DEFAULT_LOST_REASONS, 1)
+            ]
+        for coll, doc in seeds:
+            if await s.get(coll, doc["id"]) is None:
+                try:
+                    await s.insert(coll, doc)
+                except DuplicateKeyError:
+                    pass
 
     def subscriptions(self) -> list[Subscription]:
         return events.subscriptions(self)
+
+    def timers(self) -> list[Timer]:
+        return [
+            # a payment milestone past its due date turns overdue once (deals.payment.overdue + a notification)
+            Timer(
+                name="payment-overdue",
+                coll="milestones",
+                due=overdue_due,
+                fire=overdue_fire,
+                sort=(("due_date", 1), ("id", 1)),
+            ),
+            # the forecast snapshotted every `snapshot_days` (the snapshot itself is taken by the consumer of the event)
+            Timer(
+                name="forecast-snapshot",
+                coll="forecast_schedule",
+                due=lambda now: {"next_at": {"$lte": now}},
+                fire=lambda doc, now: snapshot_fire(doc, now, self.config.snapshot_days),
+            ),
+        ]

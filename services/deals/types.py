@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +16,7 @@ from services.common.values import all_of
 
 from . import domain
 from .policy import DEAL_READERS
+from .sales_types import BaselineCell, Estimate, ForecastCategory, PaymentMilestone
 
 DealStatus = strawberry.enum(domain.DealStatus)
 StageKind = strawberry.enum(domain.StageKind)
@@ -51,16 +53,25 @@ class Pipeline:
         return Pipeline(id=d["id"], name=d["name"], stages=[Stage.from_doc(s, i) for i, s in enumerate(d["stages"])])
 
 
-@strawberry.type(description="Unresolved problems of a client, from support's tickets.")
+@strawberry.type(description="Unresolved problems of a client: support's tickets and overdue payments.")
 class AccountHealth:
     level: HealthLevel
     open_tickets: int
     open_critical_tickets: int
     warnings: list[str] = strawberry.field(description='Human-readable, e.g. "2 open critical tickets".')
+    overdue_payments: int = 0
+    overdue_amounts: list[Money] = strawberry.field(default_factory=list, description="Money overdue, per currency.")
+    max_days_overdue: int = 0
 
     @staticmethod
     def from_health(h: domain.Health) -> AccountHealth:
-        return AccountHealth(**{**dataclasses.asdict(h), "warnings": list(h.warnings)})
+        return AccountHealth(
+            **{
+                **dataclasses.asdict(h),
+                "warnings": list(h.warnings),
+                "overdue_amounts": [Money.from_minor(m, c) for c, m in h.overdue_amounts],
+            }
+        )
 
 
 def deals_of(key: str, description: str | None = None):
@@ -83,8 +94,9 @@ class Company(EntityRef):
 
     @strawberry.field(description="Open tickets and what they mean for a new offer.", extensions=allow(STAFF))
     async def health(self, info: Info) -> AccountHealth | None:
-        doc = await info.context.get("account_health", str(self.id))
-        return AccountHealth.from_health(domain.account_health(doc))
+        from .sales_api import health_of
+
+        return AccountHealth.from_health(await health_of(info.context, str(self.id)))
 
 
 @strawberry.federation.type(keys=["id"])
@@ -120,15 +132,68 @@ class Deal(FromDoc):
     pipeline_id: strawberry.ID
     stage_id: strawberry.ID
     partner_id: strawberry.ID | None = strawberry.field(description="The partner that registered the deal, if any.")
+    probability: int | None = strawberry.field(
+        description="Effective win probability in percent: 100 won, 0 lost, else the override if set, else the stage's."
+    )
+    probability_override: int | None = strawberry.field(
+        description="A person's probability; stage moves never overwrite it (docs/deals.md)."
+    )
+    forecast_category: ForecastCategory | None
+    accepted_estimate_id: strawberry.ID | None
     amount_minor: strawberry.Private[int | None]
     currency: strawberry.Private[str | None]
+    weighted_minor: strawberry.Private[int | None]
+    baseline_doc: strawberry.Private[dict | None]
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"baseline_doc": doc.get("baseline")}
+
+    @strawberry.field(
+        description="Versions of the deal's estimate, newest first.",
+        extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}),
+    )
+    async def estimates(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Estimate] | None:
+        return await info.context.page(
+            "estimates", {"deal_id": str(self.id)}, [("revision", -1)], first, after, Estimate.from_doc
+        )
+
+    @strawberry.field(description="The payment schedule, by due date.", extensions=allow(STAFF))
+    async def payment_schedule(self, info: Info) -> list[PaymentMilestone] | None:
+        c = info.context
+        docs = await c.store.find_all(
+            "milestones", c.scoped("milestones", {"deal_id": str(self.id)}), sort=[("due_date", 1)]
+        )
+        return [PaymentMilestone.from_doc(d) for d in docs]
+
+    @strawberry.field(
+        description="The project baseline from the accepted estimate: hours and money per stage × discipline.",
+        extensions=allow(STAFF),
+    )
+    def baseline(self) -> list[BaselineCell] | None:
+        if not self.baseline_doc:
+            return None
+        cur = self.currency or ""
+        return [
+            BaselineCell(
+                stage=x["stage"],
+                discipline=x["discipline"],
+                hours=decimal.Decimal(x["hours"]),
+                amount=Money.from_minor(x["amount_minor"], cur),
+            )
+            for x in self.baseline_doc["cells"]
+        ]
 
     @strawberry.field(extensions=allow(DEAL_READERS))
     def amount(self) -> Money | None:
         return Money.from_minor(self.amount_minor, self.currency)
 
-    @strawberry.field(description="Amount × stage probability.", extensions=allow(DEAL_READERS))
+    @strawberry.field(description="Amount × effective probability.", extensions=allow(DEAL_READERS))
     async def weighted_amount(self, info: Info) -> Money | None:
+        if self.weighted_minor is not None:
+            return Money.from_minor(self.weighted_minor if self.amount_minor is not None else None, self.currency)
         pipeline = await info.context.get("pipelines", str(self.pipeline_id))
         stage = domain.find_stage(pipeline, str(self.stage_id))
         return Money.from_minor(domain.weighted_amount(self.amount_minor, stage), self.currency)

@@ -104,6 +104,10 @@ def test_deal_snapshot_is_the_published_payload():
         **d,
         "stage_name": "Contract signed",
         "probability": 100,
+        # the forecast fields (issue #11): override, category, close date, accepted estimate, effective probability
+        **{k: None for k in ("probability_override", "forecast_category", "accepted_estimate_id")},
+        "expected_close_date": "2026-09-01",
+        "effective_probability": None,
     }
 
 
