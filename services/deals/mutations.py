@@ -156,7 +156,7 @@ class Mutation(SalesMutation):
         elif input.probability_override is not None:
             changes["probability_override"] = planning.check_probability(input.probability_override)
         if input.forecast_category is not None:
-            changes["forecast_category"] = input.forecast_category.value
+            changes["forecast_category_chosen"] = input.forecast_category.value
         if input.expected_close_date is not None:
             changes["expected_close_date"] = date_input(input.expected_close_date, "expectedCloseDate")
 

@@ -75,7 +75,8 @@ def derive(deal: dict, pipeline: Mapping[str, Any] | None) -> dict:
         "close_month": (deal.get("expected_close_date") or "")[:7] or None,
         "won_month": (deal.get("won_at") or "")[:7] or None,
         "reached_position": reached,
-        "forecast_category": deal.get("forecast_category") or default_category(p),
+        # a category someone chose stays; else it follows the probability (default_category)
+        "forecast_category": deal.get("forecast_category_chosen") or default_category(p),
     }
 
 
@@ -311,7 +312,8 @@ def win_loss(deals: Iterable[Mapping[str, Any]], stages: list[Mapping[str, Any]]
         pos = d.get("reached_position")
         add(by_stage, names.get(pos, "(unknown)") if pos is not None else "(unknown)", d)
         closed_at = d.get("closed_at") or d.get("won_at") or d.get("updated_at")
-        days = (dt.date.fromisoformat(closed_at[:10]) - dt.date.fromisoformat(d["created_at"][:10])).days
+        opened_at = d.get("opened_at") or d["created_at"]
+        days = max((dt.date.fromisoformat(closed_at[:10]) - dt.date.fromisoformat(opened_at[:10])).days, 0)
         add(by_cycle, cycle_bucket(days), d)
     order = {label: i for i, (_, label) in enumerate(CYCLE_BUCKETS)}
     return {

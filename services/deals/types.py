@@ -47,10 +47,12 @@ class Pipeline:
     id: strawberry.ID
     name: str
     stages: list[Stage]
+    version: int = strawberry.field(description="Pass it as expectedVersion to updatePipeline.")
 
     @staticmethod
     def from_doc(d: dict) -> Pipeline:
-        return Pipeline(id=d["id"], name=d["name"], stages=[Stage.from_doc(s, i) for i, s in enumerate(d["stages"])])
+        stages = [Stage.from_doc(s, i) for i, s in enumerate(d["stages"])]
+        return Pipeline(id=d["id"], name=d["name"], stages=stages, version=d.get("version", 1))
 
 
 @strawberry.type(description="Unresolved problems of a client: support's tickets and overdue payments.")

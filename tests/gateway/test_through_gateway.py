@@ -167,8 +167,18 @@ async def test_ticket_opened_changes_company_health(gw):
         assert h["openTicketCount"] == 2
 
     await eventually(critical)
-    # a salesperson preparing an offer sees the warning in the payload
-    deal = await _create_deal_when_replicated(gw, {"i": {"title": "Upgrade", "companyId": cid}})
+    # a new offer to a CRITICAL client is blocked with the reasons (the offer guard, issue #11)...
+    d = await gw.ok(
+        "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } errors { code message } } }",
+        {"i": {"title": "Upgrade", "companyId": cid}},
+    )
+    assert d["createDeal"]["deal"] is None
+    assert [e["code"] for e in d["createDeal"]["errors"]] == ["OFFER_BLOCKED"]
+    assert "2 open critical tickets" in d["createDeal"]["errors"][0]["message"]
+    # ...and an admin may pass it with a reason; the payload still carries the warnings
+    deal = await _create_deal_when_replicated(
+        gw, {"i": {"title": "Upgrade", "companyId": cid, "overrideReason": "fix agreed with the client"}}
+    )
     assert deal["warnings"] == ["2 open critical tickets"]
 
     d = await gw.ok(
