@@ -88,9 +88,9 @@ def overdue_loader(c):
     from strawberry.dataloader import DataLoader
 
     async def load(ids: list[str]) -> list[list[dict]]:
-        docs = await c.store.find_all(
-            "milestones", {"company_id": {"$in": ids}, "status": P.MilestoneStatus.OVERDUE.value}
-        )
+        # one page (up to 500 overdue milestones for the companies of one request) is one round trip
+        flt = {"company_id": {"$in": ids}, "status": P.MilestoneStatus.OVERDUE.value}
+        docs = (await c.store.find("milestones", flt, first=500)).items
         return [[d for d in docs if d["company_id"] == i] for i in ids]
 
     return c.loader("overdue-milestones", lambda: DataLoader(load_fn=load))
