@@ -25,6 +25,13 @@ from services.common.values import clean_text
 HUNDRED = Decimal(100)
 MAX_HOURS = Decimal(100_000)
 MAX_QTY = Decimal(1_000_000)
+MAX_LINE_MINOR = 10**15  # a line (and so every total) stays far inside a 64-bit integer
+
+
+def _bounded(amount: int) -> int:
+    if amount > MAX_LINE_MINOR:
+        raise InputError(ErrorCode.INVALID, "the line amount is too large", ["input", "lines"])
+    return amount
 
 
 class EstimateStatus(Enum):
@@ -120,7 +127,7 @@ def find_price(pl: Mapping[str, Any], product_id: str) -> dict | None:
 # ---- lines and totals -----------------------------------------------------------------------------
 def work_line(stage: str, discipline: str, hrs: Decimal, rate: Mapping[str, Any], description: str | None) -> dict:
     """A work-breakdown line priced from a rate card entry (the rate is copied onto the line)."""
-    amount = round_minor(hrs * rate["rate_minor"])
+    amount = _bounded(round_minor(hrs * rate["rate_minor"]))
     cost = round_minor(hrs * rate["cost_minor"]) if rate.get("cost_minor") is not None else None
     return {
         "kind": LineKind.WORK.value,
@@ -140,7 +147,7 @@ def item_line(
 ) -> dict:
     """A catalogue line: quantity × list price less its discount %, rounded once."""
     gross = qty * price_minor
-    amount = round_minor(gross * (HUNDRED - discount) / HUNDRED)
+    amount = _bounded(round_minor(gross * (HUNDRED - discount) / HUNDRED))
     return {
         "kind": LineKind.ITEM.value,
         "stage": stage,

@@ -104,9 +104,13 @@ def months_of(label: str) -> list[str]:
             first = (int(q) - 1) * 3 + 1
             if not 1 <= int(q) <= 4:
                 raise ValueError
-            return [f"{int(year):04d}-{m:02d}" for m in range(first, first + 3)]
-        dt.date.fromisoformat(label + "-01")
-        return [label]
+            months = [f"{int(year):04d}-{m:02d}" for m in range(first, first + 3)]
+        else:
+            dt.date.fromisoformat(label + "-01")
+            months = [label]
+        if not "1900" <= months[0][:4] <= "2999" or len(months[0]) != 7:
+            raise ValueError
+        return months
     except ValueError:
         raise InputError(
             ErrorCode.INVALID, 'period must be a month ("2026-05") or a quarter ("2026-Q2")', ["period"]

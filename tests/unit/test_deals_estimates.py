@@ -181,3 +181,8 @@ def test_offer_guard():
         P.check_offer(["why"], override_reason="because", may_override=False)
     assert P.check_offer(["why"], override_reason="because", may_override=True) is True
     assert P.check_offer([], override_reason=None, may_override=False) is False
+
+
+def test_huge_lines_are_refused():
+    with pytest.raises(InputError):
+        E.work_line("design", "x", Decimal(100_000), {"discipline": "x", "rate_minor": 10**13}, None)

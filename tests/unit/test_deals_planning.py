@@ -185,3 +185,9 @@ def test_health_counts_overdue_money():
     )
     h = domain.account_health(None, Overdue(count=2, amounts=(("EUR", 1),), max_days=31), critical_days=30)
     assert h.level is domain.HealthLevel.CRITICAL and h.overdue_payments == 2
+
+
+def test_periods_outside_the_date_range_are_refused():
+    for bad in ("0001-01", "0001-Q1", "3000-Q1", "2026-1"):
+        with pytest.raises(InputError):
+            F.months_of(bad)
