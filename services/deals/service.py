@@ -70,6 +70,23 @@ class DealsService(Service):
                 except DuplicateKeyError:
                     pass
 
+        await self.backfill_forecast_fields()
+
+    async def backfill_forecast_fields(self) -> None:
+        """Deals written before the forecast fields existed get them once (planning.derive)."""
+        from . import planning
+
+        pipelines: dict = {}
+        for d in await self.store.find_all("deals", {"weighted_minor": {"$exists": False}}):
+            pid = d["pipeline_id"]
+            if pid not in pipelines:
+                pipelines[pid] = await self.store.get("pipelines", pid)
+
+            def fn(doc: dict, p=pipelines[pid]) -> dict | None:
+                return None if "weighted_minor" in doc else planning.derive(doc, p)
+
+            await self.store.mutate("deals", d["id"], fn)
+
     def subscriptions(self) -> list[Subscription]:
         return events.subscriptions(self)
 

@@ -73,3 +73,24 @@ async def test_two_replicas_fire_each_milestone_once(store):
     evs = await events_of(store)
     assert len(evs["deals.payment.overdue"]) == len(set(evs["deals.payment.overdue"])) == 8
     assert len(evs["deals.notification.requested"]) == 8
+
+
+async def test_deals_written_before_the_forecast_fields_get_them_once(store):
+    from services.deals import domain
+
+    await store.insert("pipelines", domain.default_pipeline())
+    await store.insert(
+        "deals",
+        {
+            "id": "old",
+            "pipeline_id": domain.DEFAULT_PIPELINE,
+            "stage_id": "estimate",
+            "status": "open",
+            "amount_minor": 1000,
+        },
+    )
+    svc = DealsService(Settings(service="deals"), store=store)
+    await svc.backfill_forecast_fields()
+    await svc.backfill_forecast_fields()
+    d = await store.get("deals", "old")
+    assert (d["probability"], d["weighted_minor"], d["forecast_category"], d["version"]) == (50, 500, "best_case", 2)
