@@ -14,6 +14,7 @@ from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
 from . import domain, events
+from .day_api import DayMutation
 from .inputs import (
     CompanyPayload,
     ContactPayload,
@@ -83,7 +84,7 @@ async def _update(c: Context, coll: str, entity: str, input, changes: dict, publ
 
 
 @strawberry.type
-class Mutation:
+class Mutation(DayMutation):
     @strawberry.mutation(
         description="Register a company. Partners register prospects they bring (deal registration).",
         extensions=allow(REGISTRARS, scoped=BOOKS),

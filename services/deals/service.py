@@ -9,7 +9,7 @@ from services.common.errors import DuplicateKeyError
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, policy
+from . import domain, events, handover, leads, policy
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact, Deal
@@ -41,4 +41,4 @@ class DealsService(Service):
                 pass
 
     def subscriptions(self) -> list[Subscription]:
-        return events.subscriptions(self)
+        return [*events.subscriptions(self), leads.subscription(self), handover.subscription(self)]
