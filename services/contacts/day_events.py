@@ -213,15 +213,12 @@ async def notify(service: Any, e: Envelope, recipients: list[str], fields: dict)
 
 
 def _mailer(service: Any):
-    url = getattr(service.settings, "smtp_url", None) or os.environ.get("SMTP_URL")
+    url = service.settings.smtp_url
     if not url:
         return None
-    try:
-        from services.common.mail import Mailer
-    except ImportError:  # pragma: no cover - before the shared mail module exists
-        return None
-    m = Mailer(url)
-    return m if getattr(m, "enabled", True) else None
+    from services.common.mail import Mailer
+
+    return Mailer(url)
 
 
 async def _send(service: Any, doc: dict) -> None:
@@ -232,9 +229,9 @@ async def _send(service: Any, doc: dict) -> None:
     if mailer is None or not to:
         await service.store.update("notifications", doc["id"], {"mail": None})
         return
-    sender = getattr(service.settings, "mail_from", None) or os.environ.get("MAIL_FROM") or "crm@localhost"
     msg = make_message(
-        sender=sender,
+        sender=service.settings.mail_from,
+        message_id=f"<{doc['id']}@turnkey-crm>",
         to=to,
         subject=doc["title"],
         text=(doc.get("body") or doc["title"]) + "\n",
@@ -406,10 +403,8 @@ def personal_date_fire(doc: dict, now: str) -> tuple[dict | None, list[Envelope]
 
 
 def timers(service: Any) -> list:
-    try:
-        from services.common.scheduler import Timer
-    except ImportError:  # before the shared scheduler exists
-        return []
+    from services.common.scheduler import Timer
+
     return [
         Timer(
             name="reminders",

@@ -70,13 +70,26 @@ class Company(FromDoc):
     partner_id: strawberry.ID | None = strawberry.field(
         description="The partner company that registered this company (deal registration), if any."
     )
-    tier: ValueTier | None = strawberry.field(
-        description="A/B/C from won revenue over the window (tierThresholds); weighted open pipeline breaks ties."
-    )
-    last_contact_at: dt.datetime | None = strawberry.field(description="Last held call, meeting, e-mail or note.")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    tier_value: strawberry.Private[str | None]
+    last_contact: strawberry.Private[str | None]
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"tier_value": doc.get("tier"), "last_contact": doc.get("last_contact_at")}
+
+    @strawberry.field(
+        description="A/B/C from won revenue over the window (tierThresholds); weighted open pipeline breaks ties.",
+        extensions=allow(STAFF),
+    )
+    def tier(self) -> ValueTier | None:
+        return ValueTier(self.tier_value) if self.tier_value else None
+
+    @strawberry.field(description="Last held call, meeting, e-mail or note.", extensions=allow(STAFF))
+    def last_contact_at(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.last_contact) if self.last_contact else None
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
