@@ -5,6 +5,7 @@ activity control and the hand-over of a book. Mixed into contacts' Query and Mut
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Annotated
 
 import strawberry
@@ -133,7 +134,7 @@ async def _convert(c: Context, input: ConvertLeadInput) -> ConvertLeadPayload:
     deal = None
     if input.deal_title is not None:
         title = clean_text(input.deal_title, "dealTitle", required=True)
-        amount_minor, currency = parse_money(input.amount or "0", input.currency or "", "amount")
+        amount_minor, currency = parse_money(input.amount or decimal.Decimal(0), input.currency, "amount")
         deal = {"title": title, "amount_minor": amount_minor, "currency": currency}
     owner = lead.get("owner") or c.principal.sub
     # the company

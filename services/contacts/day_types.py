@@ -5,6 +5,7 @@ of a book. The rules are in day.py."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 import strawberry
 from strawberry.scalars import JSON
@@ -162,7 +163,7 @@ class ConvertLeadInput:
     company_id: strawberry.ID | None = strawberry.field(default=None, description="Link an existing company.")
     contact_id: strawberry.ID | None = strawberry.field(default=None, description="Link an existing contact.")
     deal_title: str | None = strawberry.field(default=None, description="Open a deal with this title (optional).")
-    amount: str | None = None
+    amount: decimal.Decimal | None = None
     currency: str | None = None
 
 
@@ -404,8 +405,8 @@ class TierThresholds:
 @strawberry.input
 class TierThresholdsInput:
     currency: str
-    a_min: str
-    b_min: str
+    a_min: decimal.Decimal
+    b_min: decimal.Decimal
     months: int = 24
 
 

@@ -13,7 +13,7 @@ from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
-from . import domain, events
+from . import domain, events, timeline
 from .day_api import DayMutation
 from .inputs import (
     CompanyPayload,
@@ -163,4 +163,6 @@ class Mutation(DayMutation):
             "by": c.principal.sub,
         }
         doc = await c.create("interactions", "Interaction", body)
+        if company_id:
+            await timeline.touch_company(c.store, company_id, body["occurred_at"])
         return InteractionPayload(interaction=Interaction.from_doc(doc))

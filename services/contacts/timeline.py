@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.common import money
-from services.common.errors import DuplicateKeyError, PublicError
+from services.common.errors import DuplicateKeyError, NotFoundError, PublicError
 from services.common.values import all_of, ts_input
 
 from . import day
@@ -141,3 +141,22 @@ async def _activity(store: Store, e: Envelope) -> None:
         return {**row, "activity_version": int(version), "source": "contacts", "lead_id": a.get("lead_id")}
 
     await store.mutate("interactions", f"activity-{a['id']}", fn, create=True)
+    if a.get("status") == "held" and a.get("company_id"):
+        await touch_company(store, a["company_id"], row["occurred_at"])
+
+
+async def touch_company(store: Store, company_id: str, when: str | None) -> None:
+    """`last_contact_at` of a company: the newest held activity or logged interaction (my day's
+    "not contacted for N days", activity control's neglected accounts)."""
+    if not when:
+        return
+
+    def fn(d: dict) -> dict | None:
+        if (d.get("last_contact_at") or "") >= when:
+            return None
+        return {**d, "last_contact_at": when}
+
+    try:
+        await store.mutate("companies", company_id, fn)
+    except NotFoundError:
+        pass
