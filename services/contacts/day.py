@@ -275,7 +275,9 @@ class TierResult:
     won_minor: int
     pipeline_minor: int
     expires_at: str | None  # when the oldest counted win leaves the window (recompute then)
-    wins: list = field(default_factory=list)  # [[won_at, amount_minor], ...] counted
+    wins: list = field(
+        default_factory=list
+    )  # [{"at": won_at, "amount_minor": n}, ...] counted (no nested arrays: FerretDB)
 
 
 def compute_tier(deals: Iterable[Mapping[str, Any]], t: TierThresholds, now: dt.datetime) -> TierResult:
@@ -291,7 +293,7 @@ def compute_tier(deals: Iterable[Mapping[str, Any]], t: TierThresholds, now: dt.
         amount = int(d.get("amount_minor") or 0)
         if d.get("status") == "won" and (d.get("won_at") or "") >= since:
             won += amount
-            wins.append([d["won_at"], amount])
+            wins.append({"at": d["won_at"], "amount_minor": amount})
             oldest = min(oldest or d["won_at"], d["won_at"])
         elif d.get("status") == "open":
             pipeline += amount * int(d.get("probability") or 0) // 100
@@ -306,7 +308,7 @@ def compute_tier(deals: Iterable[Mapping[str, Any]], t: TierThresholds, now: dt.
     expires = None
     if oldest:
         expires = iso(months_ago(dt.datetime.fromisoformat(oldest), -t.months))
-    return TierResult(tier, won, pipeline, expires, sorted(wins))
+    return TierResult(tier, won, pipeline, expires, sorted(wins, key=lambda w: w["at"]))
 
 
 def tier_sort_key(doc: Mapping[str, Any]) -> tuple:

@@ -402,7 +402,7 @@ class DayQuery:
 
     @strawberry.field(description="How new leads are assigned.", extensions=allow(STAFF))
     async def assignment_rules(self, info: Info) -> list[AssignmentRule] | None:
-        rows = await info.context.store.find_all("assignment_rules", {})
+        rows = await info.context.store.find_all(day_events.SETTINGS, {"type": "assignment_rule"})
         return [AssignmentRule.from_doc(r) for r in sorted(rows, key=lambda r: (r.get("priority") or 0, r["id"]))]
 
     @strawberry.field(description="Activities by time.", extensions=allow(LEAD_WORKERS, scoped=LEAD_SCOPED))
@@ -475,7 +475,11 @@ class DayQuery:
         store = c.store
         acts = await store.find_all("activities", all_of(mine, {"when": {"$gte": a, "$lt": b}}))
         leads = await store.find_all("leads", all_of(mine, {"updated_at": {"$gte": a, "$lt": b}}))
-        log = await store.find_all("deal_log", all_of(mine, {"at": {"$gte": a, "$lt": b}}))
+        mine_deals = {"by": only} if only else None
+        rows_ = await store.find_all(
+            "interactions", all_of(mine_deals, {"kind": "deal", "occurred_at": {"$gte": a, "$lt": b}})
+        )
+        log = [{**r, "owner": r.get("by")} for r in rows_]
         quiet = await store.group(
             "companies", ["owner"], flt=neglected_filter(only, dt.datetime.fromisoformat(b), not_contacted_days)
         )
@@ -561,6 +565,7 @@ class DayMutation:
         else:
             body["owner"], body["rule_id"] = await day_events.assign(c.store, body)
             body["owner"] = body["owner"] or p.sub
+        await day_events.lazy_indexes(c.store, "leads")
         doc = await c.create("leads", "Lead", body, events=[day_events.lead_created(body)])
         return LeadPayload(lead=Lead.from_doc(doc))
 
@@ -632,7 +637,7 @@ class DayMutation:
             raise InputError(ErrorCode.INVALID, "give at least one reason", ["input", "reasons"])
         c: Context = info.context
         await c.store.mutate(
-            "day_config",
+            day_events.SETTINGS,
             "disqualify_reasons",
             lambda d: {"reasons": reasons},
             create=True,
@@ -659,12 +664,12 @@ class DayMutation:
             "active": input.active,
         }
         rid = str(input.id) if input.id else new_id()
-        if input.id and await c.store.get("assignment_rules", rid) is None:
+        if input.id and (await c.store.get(day_events.SETTINGS, rid) or {}).get("type") != "assignment_rule":
             raise InputError(ErrorCode.NOT_FOUND, f"rule {rid} does not exist", ["input", "id"])
         doc = await c.store.mutate(
-            "assignment_rules",
+            day_events.SETTINGS,
             rid,
-            lambda d: {**(d or {}), **body},
+            lambda d: {**(d or {}), **body, "type": "assignment_rule"},
             create=True,
             events=lambda old, new: [c.audit("updated" if old else "created", "AssignmentRule", rid, body)],
         )
@@ -685,6 +690,7 @@ class DayMutation:
         await _activity_links(c, fields)
         body = _settle_activity({"id": new_id(), **fields})
         now = now_iso()
+        await day_events.lazy_indexes(c.store, "activities")
         doc = await c.create(
             "activities",
             "Activity",
@@ -747,15 +753,18 @@ class DayMutation:
             "title": title,
             "remind_at": day.next_reminder(input.month, input.day, input.days_before, _utcnow()),
         }
-        doc = await c.create("personal_dates", "PersonalDate", body)
+        await day_events.lazy_indexes(c.store, "reminders")
+        doc = await c.create("reminders", "PersonalDate", {**body, "yearly": True})
         return PersonalDatePayload(personal_date=PersonalDate.from_doc(doc))
 
     @strawberry.mutation(description="Remove a personal date and its reminder.", extensions=allow(STAFF))
     @payload_errors(PersonalDatePayload)
     async def remove_personal_date(self, info: Info, input: RemovePersonalDateInput) -> PersonalDatePayload | None:
         c: Context = info.context
-        doc = await c.referenced("personal_dates", input.id, "personal date", "id", code=ErrorCode.NOT_FOUND)
-        await c.store.delete("personal_dates", doc["id"], events=[c.audit("deleted", "PersonalDate", doc["id"])])
+        doc = await c.store.get("reminders", str(input.id))
+        if doc is None or not doc.get("yearly") or await c.get("contacts", doc["contact_id"]) is None:
+            raise InputError(ErrorCode.NOT_FOUND, f"personal date {input.id} does not exist", ["input", "id"])
+        await c.store.delete("reminders", doc["id"], events=[c.audit("deleted", "PersonalDate", doc["id"])])
         return PersonalDatePayload(personal_date=PersonalDate.from_doc(doc))
 
     @strawberry.mutation(
@@ -798,6 +807,7 @@ class DayMutation:
             "company_id": str(input.company_id) if input.company_id else None,
             "contact_id": str(input.contact_id) if input.contact_id else None,
         }
+        await day_events.lazy_indexes(c.store, "reminders")
         doc = await c.create("reminders", "Reminder", body)
         return ReminderPayload(reminder=Reminder.from_doc(doc))
 
@@ -831,7 +841,11 @@ class DayMutation:
             raise InputError(ErrorCode.INVALID, "months must be 1-120", ["input", "months"])
         t = {"currency": currency, "a_min": a_min, "b_min": b_min, "months": input.months}
         await c.store.mutate(
-            "day_config", "tiers", lambda d: t, create=True, events=[c.audit("updated", "TierThresholds", "tiers", t)]
+            day_events.SETTINGS,
+            "tiers",
+            lambda d: t,
+            create=True,
+            events=[c.audit("updated", "TierThresholds", "tiers", t)],
         )
         groups = await c.store.group("ref_deals", ["company_id"])
         for g in groups:

@@ -2,7 +2,8 @@
 
 Consumers: `marketing.lead.requested` → a lead (assigned by the rules); `*.notification.requested`
 and `contacts.reminder.due` → notifications (and e-mail with SMTP_URL); `deals.deal.*` → the
-`ref_deals` replica, the `deal_log` and the company's value tier.
+`ref_deals` replica and the company's value tier (the timeline's deal rows carry verb, owner
+and amount for activity control).
 Timers (services.common.scheduler): one-off reminders, yearly personal dates, tier windows."""
 
 from __future__ import annotations
@@ -33,7 +34,31 @@ REMINDER_DUE = "contacts.reminder.due"
 LEAD_REQUESTED = "marketing.lead.requested"  # consumed
 NOTIFICATION_REQUESTED = "*.notification.requested"  # consumed
 DEAL_EVENTS = "deals.deal.*"  # consumed
-CONFIG = "day_config"  # collection of settings documents (disqualify reasons, tier thresholds)
+# settings documents: disqualify reasons, tier thresholds, assignment rules (`type:
+# assignment_rule`) and their round-robin cursors (`rr-<rule id>`)
+SETTINGS = "day_settings"
+CONFIG = SETTINGS
+
+# Indexes of the day's collections, created on their first write (not at start): every collection
+# costs the outbox relay one query per scan, so collections a deployment never uses stay absent.
+LAZY_INDEXES = {
+    "leads": [[("created_at", -1)], [("owner", 1), ("status", 1)], [("partner_id", 1), ("created_at", -1)]],
+    "activities": [[("owner", 1), ("status", 1), ("when", 1)], [("when", 1)], [("deal_id", 1), ("status", 1)]],
+    "notifications": [[("recipient", 1), ("created_at", -1)]],
+    "reminders": [[("state", 1), ("remind_at", 1)], [("yearly", 1), ("remind_at", 1)], [("contact_id", 1)]],
+    "ref_deals": [[("owner", 1), ("status", 1)], [("company_id", 1)]],
+    "transfer_jobs": [[("key", 1), ("state", 1)], [("job_id", 1)]],
+}
+_indexed: set[tuple[int, str]] = set()
+
+
+async def lazy_indexes(store: Store, coll: str) -> None:
+    key = (id(store), coll)
+    if key in _indexed:
+        return
+    for spec in LAZY_INDEXES.get(coll, []):
+        await store.ensure_index(coll, spec)
+    _indexed.add(key)
 
 
 # ---- published --------------------------------------------------------------------------------------
@@ -122,25 +147,25 @@ async def assign(store: Store, lead: dict) -> tuple[str | None, str | None]:
     taken on the rule's cursor document by a version-conditional write (two replicas never take the
     same turn), and remembered per lead id, so assigning the same lead again (a redelivered request)
     gives the same owner and takes no second turn."""
-    rules = await store.find_all("assignment_rules", {"active": True})
+    rules = await store.find_all(SETTINGS, {"type": "assignment_rule", "active": True})
     rule = day.pick_rule(rules, lead)
     if rule is None:
         return None, None
     taken: dict[str, int] = {}
 
-    def turn(doc: dict | None) -> dict:
-        doc = doc or {"n": 0, "recent": {}}
-        recent = dict(doc.get("recent") or {})
-        if lead["id"] in recent:
-            taken["turn"] = recent[lead["id"]]
-            return None  # type: ignore[return-value]
+    def turn(doc: dict | None) -> dict | None:
+        doc = doc or {"n": 0, "recent": []}
+        # [{"lead": id, "turn": n}]: a list, not a dict keyed by lead id (ids may hold dots)
+        recent = list(doc.get("recent") or [])
+        seen = next((r["turn"] for r in recent if r["lead"] == lead["id"]), None)
+        if seen is not None:
+            taken["turn"] = seen
+            return None
         taken["turn"] = int(doc.get("n") or 0)
-        recent[lead["id"]] = taken["turn"]
-        if len(recent) > RECENT_KEEP:
-            recent = dict(list(recent.items())[-RECENT_KEEP:])
+        recent = [*recent, {"lead": lead["id"], "turn": taken["turn"]}][-RECENT_KEEP:]
         return {"n": taken["turn"] + 1, "recent": recent}
 
-    await store.mutate("rr_cursors", rule["id"], turn, create=True)
+    await store.mutate(SETTINGS, f"rr-{rule['id']}", turn, create=True)
     return day.round_robin(list(rule["team"]), taken["turn"]), rule["id"]
 
 
@@ -163,6 +188,7 @@ async def on_lead_requested(store: Store, e: Envelope) -> None:
     if body["owner"]:
         body["status"] = day.LeadStatus.NEW.value
     audit = _system_audit("created", "Lead", body["id"], {"source": {"from": None, "to": body["source"]}})
+    await lazy_indexes(store, "leads")
     try:
         await store.insert("leads", body, events=[lead_created(body), audit])
     except DuplicateKeyError:
@@ -204,6 +230,7 @@ async def notify(service: Any, e: Envelope, recipients: list[str], fields: dict)
             "company_id": fields.get("company_id"),
             "mail": "pending" if _mailer(service) else None,
         }
+        await lazy_indexes(store, "notifications")
         try:
             doc = await store.insert("notifications", body)
         except DuplicateKeyError:
@@ -270,8 +297,7 @@ DEAL_FIELDS = (
 
 
 async def on_deal_event(store: Store, e: Envelope) -> None:
-    """The `ref_deals` replica (newest version wins), one `deal_log` row per event (activity
-    control), and the company's value tier recomputed."""
+    """The `ref_deals` replica (newest version wins) and the company's value tier recomputed."""
     snap = e.data
     if not snap.get("id"):
         return
@@ -284,26 +310,10 @@ async def on_deal_event(store: Store, e: Envelope) -> None:
             return None
         return {**(current or {}), **{k: snap.get(k) for k in DEAL_FIELDS}, "source_version": version}
 
+    await lazy_indexes(store, "ref_deals")
     try:
         await store.mutate("ref_deals", str(snap["id"]), fn, create=True, event_id=e.id)
     except AlreadyApplied:
-        pass
-    verb = e.type.rsplit(".", 1)[1]
-    try:
-        await store.insert(
-            "deal_log",
-            {
-                "id": e.id,
-                "deal_id": snap["id"],
-                "verb": verb,
-                "owner": snap.get("owner"),
-                "company_id": snap.get("company_id"),
-                "amount_minor": snap.get("amount_minor"),
-                "currency": snap.get("currency"),
-                "at": e.occurred_at,
-            },
-        )
-    except DuplicateKeyError:
         pass
     if snap.get("company_id"):
         await recompute_tier(store, snap["company_id"])
@@ -352,7 +362,8 @@ def tier_window_fire(doc: dict, now: str) -> tuple[dict | None, list[Envelope]]:
         return None, []
     t = day.TierThresholds(**(doc.get("tier_rule") or {}))
     wins = [
-        {"status": "won", "won_at": w, "amount_minor": a, "currency": t.currency} for w, a in doc.get("tier_wins") or []
+        {"status": "won", "won_at": w["at"], "amount_minor": w["amount_minor"], "currency": t.currency}
+        for w in doc.get("tier_wins") or []
     ]
     pipeline = [
         {
@@ -414,8 +425,8 @@ def timers(service: Any) -> list:
         ),
         Timer(
             name="personal-dates",
-            coll="personal_dates",
-            due=lambda now: {"remind_at": {"$lte": now}},
+            coll="reminders",
+            due=lambda now: {"yearly": True, "remind_at": {"$lte": now}},
             fire=personal_date_fire,
         ),
         Timer(

@@ -3,11 +3,11 @@ batches of companies by whichever replica holds the job's lease; resumable and i
 
 Per batch: the companies (owner `from` → `to`), their contacts, open leads and (optionally) open
 activities move here, each record marked `transferred_by = job id` in its own write and counted
-once in `transfer_items` (row id = job + service + record); then the job's progress is written
+once as an item row of `transfer_jobs` (row id = job + service + record); then the job's progress is written
 with the `contacts.book.transfer_requested` event of the batch in the same write (outbox), so a
 batch is requested once it is done here. Deals (services/deals/handover.py) and support
 (services/support/handover.py) move open deals / open tickets' account owner and publish one
-`*.owner_changed` event per item moved, which this service counts into `transfer_items`.
+`*.owner_changed` event per item moved, which this service counts the same way.
 
 A crash half-way leaves the job `running`; the next start of the service (or `transferBook` with
 the same arguments) resumes from the last written progress; records already moved are skipped
@@ -72,6 +72,7 @@ async def start(c: Context, inp) -> dict:
             "to_owner": to,
             "company_ids": scope,
             "total": len(scope),
+            "kind": "job",
             "done": 0,
             "batch": 0,
             "state": "running",
@@ -81,6 +82,7 @@ async def start(c: Context, inp) -> dict:
             "requested_by": c.principal.describe(),
             "finished_at": None,
         }
+        await day_events.lazy_indexes(store, "transfer_jobs")
         try:
             job = await store.insert("transfer_jobs", job)
         except DuplicateKeyError:
@@ -110,8 +112,14 @@ async def _lease(store: Store, job_id: str, holder: str) -> dict | None:
 async def _item(store: Store, job: dict, service: str, entity: str, item_id: str) -> None:
     try:
         await store.insert(
-            "transfer_items",
-            {"id": f"{job['id']}:{service}:{item_id}", "job_id": job["id"], "service": service, "entity": entity},
+            "transfer_jobs",
+            {
+                "id": f"{job['id']}:{service}:{item_id}",
+                "kind": "item",
+                "job_id": job["id"],
+                "service": service,
+                "entity": entity,
+            },
         )
     except DuplicateKeyError:
         pass
@@ -196,7 +204,7 @@ async def _batch(store: Store, job: dict, batch: list[str]) -> None:
 
 async def _finish(store: Store, job: dict) -> None:
     """Done: one audit record for the whole operation, with its item count."""
-    mine = await store.count("transfer_items", {"job_id": job["id"], "service": "contacts"})
+    mine = await store.count("transfer_jobs", {"kind": "item", "job_id": job["id"], "service": "contacts"})
     changes = {
         "from_owner": {"from": None, "to": job["from_owner"]},
         "to_owner": {"from": None, "to": job["to_owner"]},
@@ -226,7 +234,7 @@ async def on_owner_changed(store: Store, e: Envelope) -> None:
 
 
 async def moved(store: Store, job_id: str) -> dict[str, int]:
-    groups = await store.group("transfer_items", ["service", "entity"], flt={"job_id": job_id})
+    groups = await store.group("transfer_jobs", ["service", "entity"], flt={"kind": "item", "job_id": job_id})
     return {f"{g['key']['service']}.{g['key']['entity']}": g["count"] for g in groups}
 
 

@@ -39,7 +39,7 @@ def row_scope(settings: Settings, p: Principal, coll: str) -> dict:
         return {"recipient": p.sub}
     if coll == "reminders" and p.role in STAFF:
         return {"owner": p.sub}
-    if coll in ("personal_dates", "assignment_rules", "day_config", "ref_deals") and p.role in STAFF:
+    if coll in ("day_settings", "ref_deals") and p.role in STAFF:
         return ALL_ROWS
     if coll == "transfer_jobs" and p.role == ADMIN:
         return ALL_ROWS

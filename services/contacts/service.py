@@ -41,17 +41,9 @@ class ContactsService(Service):
             [("company_id", 1), ("occurred_at", -1)],
             [("contact_id", 1), ("occurred_at", -1)],
             [("lead_id", 1)],
+            [("kind", 1), ("occurred_at", 1)],
         ],
         "audit_log": [[("at", -1)], [("entity_id", 1), ("at", -1)], [("actor.sub", 1), ("at", -1)]],
-        "leads": [[("created_at", -1)], [("owner", 1), ("status", 1)], [("partner_id", 1), ("created_at", -1)]],
-        "activities": [[("owner", 1), ("status", 1), ("when", 1)], [("when", 1)], [("deal_id", 1), ("status", 1)]],
-        "notifications": [[("recipient", 1), ("created_at", -1)]],
-        "reminders": [[("state", 1), ("remind_at", 1)]],
-        "personal_dates": [[("remind_at", 1)], [("contact_id", 1)]],
-        "ref_deals": [[("owner", 1), ("status", 1)], [("company_id", 1)]],
-        "deal_log": [[("at", 1)]],
-        "transfer_jobs": [[("key", 1), ("state", 1)]],
-        "transfer_items": [[("job_id", 1)]],
     }
 
     def __init__(self, *a, **kw):

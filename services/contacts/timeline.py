@@ -117,6 +117,8 @@ async def on_event(store: Store, e: Envelope) -> None:
     row = interaction_for(e)
     if row is None:
         return
+    if e.type.startswith("deals.deal."):  # what activity control counts: moves and wins with their amount
+        row = {**row, "verb": e.type.rsplit(".", 1)[1], **{k: e.data.get(k) for k in ("amount_minor", "currency")}}
     try:
         await store.insert(
             "interactions",

@@ -141,7 +141,7 @@ class Contact(FromDoc):
     ) -> list[Annotated[PersonalDate, strawberry.lazy("services.contacts.day_types")]] | None:
         from .day_types import PersonalDate
 
-        rows = await info.context.store.find_all("personal_dates", {"contact_id": str(self.id)})
+        rows = await info.context.store.find_all("reminders", {"contact_id": str(self.id), "yearly": True})
         return [PersonalDate.from_doc(r) for r in sorted(rows, key=lambda r: (r["month"], r["day"]))]
 
     @strawberry.field(extensions=allow(EVERYONE))
