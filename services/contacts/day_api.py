@@ -305,13 +305,14 @@ def _settle_activity(d: dict) -> dict:
 async def my_day(c: Context, days: int, now: dt.datetime) -> MyDay:
     store, me = c.store, c.principal.sub
     _, tomorrow = day.day_bounds(now)
-    planned = await store.find(
-        "activities",
-        {"owner": me, "status": "planned", "when": {"$lt": tomorrow}},
-        sort=ACTIVITY_SORT,
-        first=200,
+    now_s = iso(now)
+    mine = {"owner": me, "status": "planned"}
+    # the 100 most recent overdue, and what is left of today: two bounded index range reads
+    late = await store.find("activities", {**mine, "when": {"$lt": now_s}}, sort=[("when", -1)], first=100)
+    later = await store.find(
+        "activities", {**mine, "when": {"$gte": now_s, "$lt": tomorrow}}, sort=ACTIVITY_SORT, first=100
     )
-    overdue, today = day.split_day(planned.items, now)
+    overdue, today = day.split_day([*late.items, *later.items], now)
     reminders = await store.find("notifications", {"recipient": me, "read": False}, sort=[("created_at", -1)], first=50)
     open_deals = await store.find_all("ref_deals", {"owner": me, "status": "open"})
     with_step: set[str] = set()
@@ -817,6 +818,8 @@ class DayMutation:
         c: Context = info.context
         flt = {"read": False}
         if input.ids is not None:
+            if not input.ids:
+                raise InputError(ErrorCode.INVALID, "give the ids to mark, or leave ids out for all", ["input", "ids"])
             if len(input.ids) > 500:
                 raise InputError(ErrorCode.INVALID, "at most 500 ids", ["input", "ids"])
             flt = {"read": False, "id": {"$in": [str(i) for i in input.ids]}}

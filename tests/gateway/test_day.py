@@ -411,7 +411,7 @@ async def test_activity_control_for_a_seeded_team(crm, gw, as_role):
     lead = await call(
         a,
         "mutation($i: CreateLeadInput!) { createLead(input: $i) { lead { id version } errors { code message } } }",
-        {"i": {"source": "REFERRAL", "lastName": f"Ref {t}"}},
+        {"i": {"source": "REFERRAL", "lastName": f"Ref {t}", "owner": a_sub}},
         "createLead",
     )
     await call(
@@ -491,7 +491,7 @@ async def test_my_day(crm, gw, as_role):
     await call(
         me,
         "mutation($i: CreateLeadInput!) { createLead(input: $i) { lead { id } errors { code message } } }",
-        {"i": {"source": "EVENT", "lastName": f"Expo {t}"}},
+        {"i": {"source": "EVENT", "lastName": f"Expo {t}", "owner": sub}},
         "createLead",
     )
     await crm.settle()
