@@ -357,4 +357,5 @@ async def seed(url: str, settle, mint) -> dict[str, str]:
             ids[f"{partner}_deal"] = p["deal"]["id"]
         await settle()
     ids.update(await __import__("devtools.demo_deals").demo_deals.seed_deals(url, settle, mint, ids))  # deals (#11)
+    await __import__("devtools.demo_day", fromlist=["seed_day"]).seed_day(url, settle, mint, ids)
     return ids

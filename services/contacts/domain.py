@@ -25,6 +25,12 @@ class Lifecycle(Enum):
     CLIENT = "client"
 
 
+class ValueTier(Enum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
 class InteractionKind(Enum):
     CALL = "call"
     EMAIL = "email"

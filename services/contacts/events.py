@@ -25,7 +25,8 @@ DEAL_WON = "deals.deal.won"  # consumed
 
 
 def company_snapshot(doc: dict) -> dict:
-    return {k: doc.get(k) for k in ("id", "version", "name", "kind", "owner", "country", "partner_id")}
+    keys = ("id", "version", "name", "kind", "owner", "country", "partner_id", "tier", "industry", "city")
+    return {k: doc.get(k) for k in keys}
 
 
 def contact_snapshot(doc: dict) -> dict:

@@ -10,7 +10,7 @@ import strawberry
 
 from services.common.graphql import payload
 
-from .types import Company, CompanyKind, Contact, Interaction, InteractionKind, Lifecycle
+from .types import Company, CompanyKind, Contact, Interaction, InteractionKind, Lifecycle, ValueTier
 
 
 # ---- filters ------------------------------------------------------------------------------------
@@ -20,6 +20,7 @@ class CompanyFilter:
     name: str | None = strawberry.field(default=None, description="Exact name, case-insensitive.")
     name_prefix: str | None = strawberry.field(default=None, description="Names starting with this, case-insensitive.")
     owner: str | None = None
+    tier: ValueTier | None = strawberry.field(default=None, description="Value tier A, B or C.")
 
 
 @strawberry.input

@@ -13,7 +13,8 @@ from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
-from . import domain, events
+from . import domain, events, timeline
+from .day_api import DayMutation
 from .inputs import (
     CompanyPayload,
     ContactPayload,
@@ -83,7 +84,7 @@ async def _update(c: Context, coll: str, entity: str, input, changes: dict, publ
 
 
 @strawberry.type
-class Mutation:
+class Mutation(DayMutation):
     @strawberry.mutation(
         description="Register a company. Partners register prospects they bring (deal registration).",
         extensions=allow(REGISTRARS, scoped=BOOKS),
@@ -162,4 +163,6 @@ class Mutation:
             "by": c.principal.sub,
         }
         doc = await c.create("interactions", "Interaction", body)
+        if company_id:
+            await timeline.touch_company(c.store, company_id, body["occurred_at"])
         return InteractionPayload(interaction=Interaction.from_doc(doc))

@@ -13,6 +13,8 @@ OWN_ROWS = PORTAL | {SALES}
 BOOKS = frozenset({SALES, PARTNER})  # among staff and partners: a salesperson's book, a partner's registrations
 ACCOUNT_EDITORS = frozenset({ADMIN, SALES, MARKETING})  # change companies
 REGISTRARS = ACCOUNT_EDITORS | {PARTNER}  # register companies (partners: prospects they bring)
+LEAD_WORKERS = STAFF | {PARTNER}  # see and work leads and activities (partners: of what they registered)
+LEAD_SCOPED = frozenset({SALES, PARTNER})
 
 
 def row_scope(settings: Settings, p: Principal, coll: str) -> dict:
@@ -27,6 +29,20 @@ def row_scope(settings: Settings, p: Principal, coll: str) -> dict:
             if coll == "companies":
                 return {"id": p.company}
             return {"id": p.contact} if p.contact else {"company_id": p.company}
+    if coll in ("leads", "activities"):  # the manager's day (docs/day.md)
+        if p.role in STAFF:
+            return {"owner": p.sub} if own_book else ALL_ROWS
+        if p.role == PARTNER:  # the leads and activities of what it registered
+            return {"partner_id": p.company}
+        return NO_ROWS
+    if coll in ("notifications",) and p.role in STAFF | {PARTNER}:
+        return {"recipient": p.sub}
+    if coll == "reminders" and p.role in STAFF:
+        return {"owner": p.sub}
+    if coll in ("day_settings", "ref_deals") and p.role in STAFF:
+        return ALL_ROWS
+    if coll == "transfer_jobs" and p.role == ADMIN:
+        return ALL_ROWS
     if coll == "interactions" and p.role in STAFF:
         return ALL_ROWS  # reached only through companies/contacts the principal can see
     if coll == "audit_log" and p.role == ADMIN:

@@ -12,6 +12,7 @@ from services.common.values import all_of, equal
 
 from . import audit
 from .audit import AuditEntry, AuditFilter
+from .day_api import DayQuery
 from .inputs import CompanyFilter, ContactFilter
 from .policy import BOOKS, OWN_ROWS
 from .types import CONTACT_SORT, Company, Contact, Me
@@ -30,6 +31,7 @@ def company_filter(f: CompanyFilter | None) -> dict:
         {"name_key": _folded(f.name)} if f.name is not None else None,
         {"name_key": {"$gte": prefix, "$lt": prefix + "\U0010ffff"}} if prefix is not None else None,
         *equal([("owner", f.owner)]),
+        {"tier": f.tier.value} if f.tier else None,
     )
 
 
@@ -45,7 +47,7 @@ def contact_filter(f: ContactFilter | None) -> dict:
 
 
 @strawberry.type
-class Query:
+class Query(DayQuery):
     @strawberry.field(description="The identity of the token this request carries.", extensions=allow(EVERYONE))
     def me(self, info: Info) -> Me:
         p: Principal = info.context.principal

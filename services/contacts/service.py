@@ -1,17 +1,22 @@
-"""Contacts: companies, people and the unified timeline of every interaction.
+"""Contacts: companies, people and the unified timeline of every interaction; the manager's day
+(leads, activities, reminders and notifications, tiers, hand-over: docs/day.md).
 
 Owns `Company` and `Contact` (federation entities). The timeline is a projection: the service
 consumes the events of all four services and stores one `interactions` row per event (the row id
 is the event id, so a redelivered event cannot add a second row), plus interactions logged by
-hand (calls, e-mails, meetings, notes)."""
+hand (calls, e-mails, meetings, notes) and one row per activity."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from services.common.auth import Principal
+from services.common.ids import new_id
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import audit, events, policy, timeline
+from . import audit, day_events, events, handover, policy, timeline
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact
@@ -20,15 +25,31 @@ from .types import Company, Contact
 class ContactsService(Service):
     name = "contacts"
     indexes = {
-        "companies": [[("name_key", 1)], [("kind", 1), ("name_key", 1)], [("partner_id", 1), ("name_key", 1)]],
+        "companies": [
+            [("name_key", 1)],
+            [("kind", 1), ("name_key", 1)],
+            [("partner_id", 1), ("name_key", 1)],
+            [("owner", 1), ("kind", 1)],
+            [("tier_check_at", 1)],
+        ],
         "contacts": [
             [("company_id", 1), ("last_name_key", 1)],
             [("email_key", 1)],
             [("partner_id", 1), ("last_name_key", 1)],
         ],
-        "interactions": [[("company_id", 1), ("occurred_at", -1)], [("contact_id", 1), ("occurred_at", -1)]],
+        "interactions": [
+            [("company_id", 1), ("occurred_at", -1)],
+            [("contact_id", 1), ("occurred_at", -1)],
+            [("lead_id", 1)],
+            [("kind", 1), ("occurred_at", 1)],
+        ],
         "audit_log": [[("at", -1)], [("entity_id", 1), ("at", -1)], [("actor.sub", 1), ("at", -1)]],
     }
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.holder = new_id()  # this replica, for the leases of hand-over jobs
+        self.jobs: dict[str, asyncio.Task] = {}
 
     def schema(self):
         return build_schema(Query, Mutation, types=[Company, Contact], settings=self.settings)
@@ -42,4 +63,37 @@ class ContactsService(Service):
             Subscription("timeline", timeline.PATTERNS, lambda e: timeline.on_event(self.store, e)),
             Subscription("deal-won", [events.DEAL_WON], lambda e: events.on_deal_won(self.store, e)),
             Subscription("audit", audit.PATTERNS, lambda e: audit.on_event(self.store, e)),
+            Subscription(
+                "lead-requests", [day_events.LEAD_REQUESTED], lambda e: day_events.on_lead_requested(self.store, e)
+            ),
+            Subscription(
+                "notifications",
+                [day_events.NOTIFICATION_REQUESTED],
+                lambda e: day_events.on_notification_requested(self, e),
+            ),
+            Subscription("reminders", [day_events.REMINDER_DUE], lambda e: day_events.on_reminder_due(self, e)),
+            Subscription("deals", [day_events.DEAL_EVENTS], lambda e: day_events.on_deal_event(self.store, e)),
+            Subscription("handover", handover.OWNER_CHANGED, lambda e: handover.on_owner_changed(self.store, e)),
         ]
+
+    def timers(self) -> list:
+        return day_events.timers(self)
+
+    # ---- hand-over jobs run in the background of the replica that holds their lease ----------------
+    def spawn_transfer(self, job_id: str) -> None:
+        task = self.jobs.get(job_id)
+        if task is None or task.done():
+            self.jobs[job_id] = asyncio.create_task(handover.run_guarded(self.store, job_id, self.holder))
+
+    async def start(self) -> None:
+        await super().start()
+        await handover.resume_all(self.store, self.spawn_transfer)
+
+    async def stop(self) -> None:
+        for task in self.jobs.values():
+            task.cancel()
+        for task in self.jobs.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.jobs.clear()
+        await super().stop()

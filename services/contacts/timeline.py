@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.common import money
-from services.common.errors import DuplicateKeyError, PublicError
+from services.common.errors import DuplicateKeyError, NotFoundError, PublicError
 from services.common.values import all_of, ts_input
 
+from . import day
 from .domain import InteractionKind
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ def interaction_for(e: Envelope) -> dict | None:
         return _row(InteractionKind.RECORD, title, "Contact", s, **person)
     if t.startswith("deals.deal."):
         title = _deal_title(verb, d)
-        return _row(InteractionKind.DEAL, title, "Deal", s, **party) if title else None
+        return _row(InteractionKind.DEAL, title, "Deal", s, by=d.get("owner"), **party) if title else None
+    if t.startswith("contacts.lead."):
+        return _lead_row(verb, d, s)
     if t == "marketing.member.responded":
         title, campaign = f"Responded to campaign {d.get('campaign_name')}", d.get("campaign_id")
         return _row(InteractionKind.CAMPAIGN, title, "Campaign", campaign, detail=d.get("response"), **party)
@@ -89,6 +92,26 @@ def interaction_for(e: Envelope) -> dict | None:
     return None
 
 
+LEAD_SOURCES = {"web_form": "web form", "telemarketing": "telemarketing", "campaign": "campaign", "event": "event"}
+
+
+def _lead_row(verb: str, d: dict, s: str) -> dict | None:
+    """Lead events: received, status changes, converted. Rows of a lead without a company yet
+    carry `lead_id`; the conversion places them on the company's timeline."""
+    name = day.lead_name(d)
+    who = {"company_id": d.get("company_id"), "contact_id": d.get("contact_id"), "lead_id": s, "by": d.get("owner")}
+    if verb == "created":
+        source = d.get("source") or ""
+        kind = InteractionKind.WEB_FORM if source == "web_form" else InteractionKind.RECORD
+        return _row(kind, f"Lead received ({LEAD_SOURCES.get(source, source)}): {name}", "Lead", s, **who)
+    if verb == "status_changed":
+        reason = f" — {d['disqualify_reason']}" if d.get("disqualify_reason") else ""
+        return _row(InteractionKind.RECORD, f"Lead {d.get('status')}: {name}{reason}", "Lead", s, **who)
+    if verb == "converted":
+        return _row(InteractionKind.RECORD, f"Lead converted: {name}", "Lead", s, **who)
+    return None
+
+
 def timeline_filter(key: str, value: str, flt) -> dict:
     """The store filter of one company's or contact's timeline (`key` = company_id or contact_id),
     narrowed by a TimelineFilter (kinds, since), if any."""
@@ -104,10 +127,16 @@ def timeline_filter(key: str, value: str, flt) -> dict:
 
 
 async def on_event(store: Store, e: Envelope) -> None:
-    """The consumer: one interaction per event the timeline shows."""
+    """The consumer: one interaction per event the timeline shows; one row per activity, kept at
+    the activity's newest version (planned, then held); a converted lead's rows join its company."""
+    if e.type == "contacts.activity.changed":
+        await _activity(store, e)
+        return
     row = interaction_for(e)
     if row is None:
         return
+    if e.type.startswith("deals.deal."):  # what activity control counts: moves and wins with their amount
+        row = {**row, "verb": e.type.rsplit(".", 1)[1], **{k: e.data.get(k) for k in ("amount_minor", "currency")}}
     try:
         await store.insert(
             "interactions",
@@ -115,3 +144,39 @@ async def on_event(store: Store, e: Envelope) -> None:
         )
     except DuplicateKeyError:
         pass  # this event is on the timeline already
+    if e.type == "contacts.lead.converted" and e.data.get("company_id"):
+        place = {"company_id": e.data["company_id"], "contact_id": e.data.get("contact_id")}
+        for old in await store.find_all("interactions", {"lead_id": e.subject, "company_id": None}):
+            await store.update("interactions", old["id"], place)
+
+
+async def _activity(store: Store, e: Envelope) -> None:
+    a = e.data
+    row = day.activity_row(a)
+    version = row.pop("activity_version")
+
+    def fn(current: dict | None) -> dict | None:
+        if current and int(current.get("activity_version") or 0) >= int(version):
+            return None
+        return {**row, "activity_version": int(version), "source": "contacts", "lead_id": a.get("lead_id")}
+
+    await store.mutate("interactions", f"activity-{a['id']}", fn, create=True)
+    if a.get("status") == "held" and a.get("company_id"):
+        await touch_company(store, a["company_id"], row["occurred_at"])
+
+
+async def touch_company(store: Store, company_id: str, when: str | None) -> None:
+    """`last_contact_at` of a company: the newest held activity or logged interaction (my day's
+    "not contacted for N days", activity control's neglected accounts)."""
+    if not when:
+        return
+
+    def fn(d: dict) -> dict | None:
+        if (d.get("last_contact_at") or "") >= when:
+            return None
+        return {**d, "last_contact_at": when}
+
+    try:
+        await store.mutate("companies", company_id, fn)
+    except NotFoundError:
+        pass

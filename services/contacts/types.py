@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,11 +15,15 @@ from services.common.graphql import Connection, FromDoc
 from . import domain, timeline
 from .policy import OWN_ROWS
 
+if TYPE_CHECKING:
+    from .day_types import PersonalDate
+
 CompanyKind = strawberry.enum(domain.CompanyKind)
 Lifecycle = strawberry.enum(domain.Lifecycle)
 InteractionKind = strawberry.enum(
     domain.InteractionKind, description="The channel or kind of an interaction on the timeline."
 )
+ValueTier = strawberry.enum(domain.ValueTier, description="Value to the company: A (most) to C.")
 CONTACT_SORT = [("last_name_key", 1), ("first_name_key", 1)]
 
 
@@ -34,6 +39,9 @@ class Interaction(FromDoc):
     ref_id: strawberry.ID | None
     company_id: strawberry.ID | None
     contact_id: strawberry.ID | None
+    status: str | None = strawberry.field(description="Activities: planned, held, not_held or cancelled.")
+    by: str | None = strawberry.field(description="Who did it or owned it then (history keeps the old owner).")
+    lead_id: strawberry.ID | None
 
 
 @strawberry.input
@@ -65,6 +73,23 @@ class Company(FromDoc):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    tier_value: strawberry.Private[str | None]
+    last_contact: strawberry.Private[str | None]
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"tier_value": doc.get("tier"), "last_contact": doc.get("last_contact_at")}
+
+    @strawberry.field(
+        description="A/B/C from won revenue over the window (tierThresholds); weighted open pipeline breaks ties.",
+        extensions=allow(STAFF),
+    )
+    def tier(self) -> ValueTier | None:
+        return ValueTier(self.tier_value) if self.tier_value else None
+
+    @strawberry.field(description="Last held call, meeting, e-mail or note.", extensions=allow(STAFF))
+    def last_contact_at(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.last_contact) if self.last_contact else None
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
@@ -97,9 +122,27 @@ class Contact(FromDoc):
     owner: str | None
     company_id: strawberry.ID | None
     partner_id: strawberry.ID | None = strawberry.field(description="The partner that registered this lead, if any.")
+    interested_in: list[strawberry.ID] = strawberry.field(
+        description="Products or services of interest: ids of deals' catalogue (`products`)."
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"interested_in": doc.get("interested_in") or []}
+
+    @strawberry.field(
+        description="Yearly dates (birthdays, anniversaries) with their reminders.", extensions=allow(STAFF)
+    )
+    async def personal_dates(
+        self, info: Info
+    ) -> list[Annotated[PersonalDate, strawberry.lazy("services.contacts.day_types")]] | None:
+        from .day_types import PersonalDate
+
+        rows = await info.context.store.find_all("reminders", {"contact_id": str(self.id), "yearly": True})
+        return [PersonalDate.from_doc(r) for r in sorted(rows, key=lambda r: (r["month"], r["day"]))]
 
     @strawberry.field(extensions=allow(EVERYONE))
     def name(self) -> str:

@@ -10,7 +10,7 @@ from services.common.auth import Principal
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import events, policy
+from . import events, handover, policy
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact, Ticket
@@ -34,4 +34,4 @@ class SupportService(Service):
         return policy.row_scope(self.settings, p, coll)
 
     def subscriptions(self) -> list[Subscription]:
-        return events.subscriptions(self)
+        return [*events.subscriptions(self), handover.subscription(self)]

@@ -159,6 +159,62 @@ SAMPLES: dict[str, tuple[str, dict]] = {
     "Mutation.createPipeline": ('mutation { createPipeline(input: {name: "", stages: []}) { errors { code } } }', {}),
     "Mutation.updatePipeline": (
         'mutation { updatePipeline(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+    # the manager's day (docs/day.md)
+    "Query.leads": ("{ leads(first: 1) { totalCount } }", {}),
+    "Query.lead": ('{ lead(id: "nope") { id } }', {}),
+    "Query.disqualifyReasons": ("{ disqualifyReasons }", {}),
+    "Query.assignmentRules": ("{ assignmentRules { id } }", {}),
+    "Query.activities": ("{ activities(first: 1) { totalCount } }", {}),
+    "Query.activity": ('{ activity(id: "nope") { id } }', {}),
+    "Query.myNotifications": ("{ myNotifications(first: 1) { totalCount } }", {}),
+    "Query.myDay": ("{ myDay { date } }", {}),
+    "Query.tierThresholds": ("{ tierThresholds { currency } }", {}),
+    "Query.activityControl": (
+        '{ activityControl(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { owner } }',
+        {},
+    ),
+    "Query.transferJob": ('{ transferJob(id: "nope") { id } }', {}),
+    "Query.handoverNeeded": ('{ handoverNeeded(user: "nobody") { needed } }', {}),
+    "Mutation.createLead": ("mutation { createLead(input: {source: WEB_FORM}) { errors { code } } }", {}),
+    "Mutation.updateLead": ('mutation { updateLead(input: {id: "nope", expectedVersion: 1}) { errors { code } } }', {}),
+    "Mutation.setLeadStatus": (
+        'mutation { setLeadStatus(input: {id: "nope", expectedVersion: 1, status: WORKING}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.convertLead": ('mutation { convertLead(input: {id: "nope"}) { errors { code } } }', {}),
+    "Mutation.setDisqualifyReasons": (
+        "mutation { setDisqualifyReasons(input: {reasons: []}) { errors { code } } }",
+        {},
+    ),
+    "Mutation.saveAssignmentRule": (
+        'mutation { saveAssignmentRule(input: {name: "", team: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createActivity": ('mutation { createActivity(input: {kind: TASK, title: ""}) { errors { code } } }', {}),
+    "Mutation.updateActivity": (
+        'mutation { updateActivity(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.addPersonalDate": (
+        'mutation { addPersonalDate(input: {contactId: "nope", kind: BIRTHDAY, month: 1, day: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.removePersonalDate": ('mutation { removePersonalDate(input: {id: "nope"}) { errors { code } } }', {}),
+    "Mutation.setInterests": (
+        'mutation { setInterests(input: {contactId: "nope", productIds: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createReminder": (
+        'mutation { createReminder(input: {title: "", remindAt: "2030-01-01T00:00:00Z"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.markNotificationsRead": ("mutation { markNotificationsRead(input: {ids: []}) { errors { code } } }", {}),
+    "Mutation.setTierThresholds": (
+        'mutation { setTierThresholds(input: {currency: "EUR", aMin: "1", bMin: "2"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.transferBook": (
+        'mutation { transferBook(input: {fromOwner: "a", toOwner: "a"}) { errors { code } } }',
         {},
     ),
     "Mutation.addTicketComment": (

@@ -232,7 +232,7 @@ EUR = {"amount_minor": 25_000_000, "currency": "EUR"}
 )
 def test_deal_titles(verb, data, title):
     assert row(f"deals.deal.{verb}", data, "d1") == dict(
-        kind="deal", title=title, company_id="c1", contact_id="p1", ref_type="Deal", ref_id="d1"
+        kind="deal", title=title, company_id="c1", contact_id="p1", ref_type="Deal", ref_id="d1", by=None
     )
 
 

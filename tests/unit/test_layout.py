@@ -15,6 +15,7 @@ SERVICES = Path(__file__).resolve().parents[2] / "services"
 PLAIN = [
     "services.contacts.domain",
     "services.contacts.timeline",
+    "services.contacts.day",
     "services.deals.domain",
     "services.marketing.domain",
     "services.marketing.attribution",
