@@ -8,11 +8,12 @@ from strawberry.types import Info
 from services.common.authz import STAFF, allow
 from services.common.graphql import Connection, paginate
 
+from .api_segments import SegmentQueries
 from .types import Campaign, Channel
 
 
 @strawberry.type
-class Query:
+class Query(SegmentQueries):
     @strawberry.field(extensions=allow(STAFF))
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
         return await info.context.one("campaigns", id, Campaign.from_doc)

@@ -22,6 +22,9 @@ class MarketingService(Service):
             [("company_id", 1)],
         ],
         "attributions": [[("campaign_id", 1)]],
+        "ref_contacts": [[("company_id", 1)], [("name", 1)], [("lifecycle", 1)], [("email", 1)]],
+        "segment_entries": [[("segment_id", 1)]],
+        "segments": [[("name", 1)]],
     }
 
     def schema(self):
