@@ -101,3 +101,67 @@ def qname(bus, base: str) -> str:
     if hasattr(bus, "test_queues"):
         bus.test_queues.append(name)
     return name
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list = []
+        self.envelopes: list = []  # (mail_from, rcpt_tos) per message
+        self._lock = threading.Lock()
+        self.refuse: set[str] = set()  # recipients answered with a permanent 550
+        self.controller = None
+        self.url = ""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+
+        msg = message_from_bytes(envelope.content, policy=default)
+        with self._lock:
+            self.messages.append(msg)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        from devtools.stack import free_port
+
+        port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.url = f"smtp://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+
+    async def wait_for(self, n: int, timeout: float = 20.0) -> list:
+        """The messages once at least `n` have arrived (AssertionError after `timeout`)."""
+        import asyncio
+        import time
+
+        end = time.monotonic() + timeout
+        while len(self.messages) < n:
+            if time.monotonic() > end:
+                raise AssertionError(f"expected {n} messages, got {len(self.messages)}")
+            await asyncio.sleep(0.05)
+        return list(self.messages)
+
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()

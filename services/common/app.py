@@ -169,12 +169,20 @@ def build_app(service: Service) -> Starlette:
         finally:
             await service.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *service.public_routes(),
         ],
         lifespan=lifespan,
     )
+    app.state.service = service
+    return app
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes | None:
+    """The body of a public route's request, or None when it exceeds `limit` bytes."""
+    return request._body if await _read_body(request, limit) else None

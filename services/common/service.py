@@ -16,6 +16,7 @@ from .bus.memory import InMemoryBus
 from .envelope import Envelope
 from .logging import setup_logging
 from .outbox import OutboxRelay, subscribe_idempotent
+from .scheduler import Scheduler, Timer
 from .settings import Settings
 from .store import Store, open_store
 
@@ -46,6 +47,7 @@ class Service:
         self._store, self._bus = store, bus
         self._owns_store, self._owns_bus = store is None, bus is None
         self.relay: OutboxRelay | None = None
+        self.scheduler: Scheduler | None = None
         self.registry = CollectorRegistry()
         self.requests = Counter("graphql_requests", "GraphQL HTTP requests", ["status"], registry=self.registry)
         self.latency = Histogram("graphql_request_seconds", "GraphQL request latency", registry=self.registry)
@@ -63,6 +65,16 @@ class Service:
         """Unique indexes, seed reference data (idempotent); runs after `indexes` exist."""
 
     def subscriptions(self) -> list[Subscription]:
+        return []
+
+    def timers(self) -> list[Timer]:
+        """Scheduled transitions (services/common/scheduler.py): fired once across replicas."""
+        return []
+
+    def public_routes(self) -> list:
+        """Extra Starlette routes served WITHOUT a bearer token (web forms, signed links). Each
+        handler validates, limits and checks signatures itself, and reveals nothing about records
+        the caller could not otherwise see. The service is `request.app.state.service`."""
         return []
 
     def row_scope(self, principal: Principal, coll: str) -> dict:
@@ -110,6 +122,9 @@ class Service:
             )
         self.relay = OutboxRelay(self.store, self.bus, interval=self.settings.relay_interval)
         self.relay.start()
+        self.scheduler = Scheduler(self.store, self.timers(), interval=self.settings.scheduler_interval)
+        if self.settings.scheduler_enabled:
+            self.scheduler.start()
         self.started = True
         log.info("service=%s started store=%s bus=%s", self.name, type(self.store).__name__, type(self.bus).__name__)
 
@@ -143,6 +158,8 @@ class Service:
                     await self._bus.unsubscribe(self.queue_name(sub))
                 except Exception as exc:
                     log.warning("service=%s unsubscribe %s: %s", self.name, sub.name, exc)
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.relay is not None:
             await self.relay.stop()
             try:

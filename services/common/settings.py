@@ -46,6 +46,12 @@ class Settings:
     max_cost: int = 50000
     max_body_bytes: int = 1024 * 1024
     request_timeout: float = 30.0
+    scheduler_enabled: bool = True
+    scheduler_interval: float = 1.0
+    smtp_url: str | None = None
+    mail_from: str = "Turnkey CRM <crm@localhost>"
+    link_secret: str | None = None
+    public_url: str = "http://127.0.0.1:4000"
 
     @property
     def development(self) -> bool:
@@ -92,4 +98,10 @@ class Settings:
             max_cost=int(_env("TURNKEY_SUBGRAPH_MAX_COST", "50000")),
             max_body_bytes=int(_env("TURNKEY_SUBGRAPH_MAX_BODY_BYTES", str(1024 * 1024))),
             request_timeout=float(_env("TURNKEY_SUBGRAPH_TIMEOUT_SECONDS", "30")),
+            scheduler_enabled=_env("TURNKEY_SCHEDULER", "on").lower() not in ("0", "off", "false", "no"),
+            scheduler_interval=float(_env("TURNKEY_SCHEDULER_INTERVAL", "1.0")),
+            smtp_url=_env("SMTP_URL"),
+            mail_from=_env("TURNKEY_MAIL_FROM", "Turnkey CRM <crm@localhost>"),
+            link_secret=_env("TURNKEY_LINK_SECRET"),
+            public_url=_env("TURNKEY_PUBLIC_URL", "http://127.0.0.1:4000").rstrip("/"),
         )
