@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from services.common.store import Store
 
 # the events the timeline shows (routing-key patterns)
-PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
+PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*", "marketing.call.logged"]
 SORT = [("occurred_at", -1)]
 
 
@@ -68,6 +68,9 @@ def interaction_for(e: Envelope) -> dict | None:
     if t in ("support.ticket.opened", "support.ticket.resolved"):
         title = f"Ticket {verb}: {d.get('subject')} [{d.get('priority')}]"
         return _row(InteractionKind.TICKET, title, "Ticket", s, detail=d.get("resolution"), **party)
+    if t == "marketing.call.logged":
+        title = f"Call ({str(d.get('outcome') or '').replace('_', ' ')}) by {d.get('caller')}"
+        return _row(InteractionKind.CALL, title, "CallList", d.get("call_list_id"), detail=d.get("notes"), **party)
     return None
 
 

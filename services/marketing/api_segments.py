@@ -43,7 +43,18 @@ def contact_ref(doc: dict) -> Contact:
     return Contact(id=doc["id"])
 
 
-@strawberry.type(description="A set of contacts: dynamic rules over marketing's replicas, static entries, combinations.")
+@strawberry.type(description="A contact in a segment.")
+class SegmentMember:
+    contact: Contact
+
+
+def member_ref(doc: dict) -> SegmentMember:
+    return SegmentMember(contact=contact_ref(doc))
+
+
+@strawberry.type(
+    description="A set of contacts: dynamic rules over marketing's replicas, static entries, combinations."
+)
 class Segment(FromDoc):
     id: strawberry.ID
     name: str
@@ -84,10 +95,12 @@ class Segment(FromDoc):
         return await c.store.count("ref_contacts", c.scoped("ref_contacts", flt))
 
     @strawberry.field(extensions=allow(STAFF))
-    async def members(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Contact] | None:
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[SegmentMember] | None:
         c = info.context
         flt = await audience.member_filter(c.store, self.definition, str(self.id), utcnow())
-        return await c.page("ref_contacts", flt, [("name", 1)], first, after, contact_ref)
+        return await c.page("ref_contacts", flt, [("name", 1)], first, after, member_ref)
 
 
 @strawberry.type
@@ -102,7 +115,9 @@ class SegmentConditionInput:
     op: SegmentOp
     values: list[str] = strawberry.field(default_factory=list)
     at: dt.datetime | None = None
-    days: int | None = strawberry.field(default=None, description="BEFORE/AFTER: this many days before now (stays relative).")
+    days: int | None = strawberry.field(
+        default=None, description="BEFORE/AFTER: this many days before now (stays relative)."
+    )
 
 
 @strawberry.input
@@ -174,7 +189,9 @@ async def _known_contacts(c, ids: list[str]) -> None:
     known = {i for i, d in (await c.store.get_many("ref_contacts", ids)).items() if c.visible("ref_contacts", d)}
     missing = [i for i in ids if i not in known]
     if missing:
-        raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"unknown contacts: {', '.join(missing[:10])}", ["input", "contactIds"])
+        raise InputError(
+            ErrorCode.UNKNOWN_REFERENCE, f"unknown contacts: {', '.join(missing[:10])}", ["input", "contactIds"]
+        )
 
 
 async def _set_entries(c, segment_id: str, ids: list[str], mode: str) -> int:
@@ -182,7 +199,9 @@ async def _set_entries(c, segment_id: str, ids: list[str], mode: str) -> int:
     if mode != "remove":
         total = await c.store.count("segment_entries", {"segment_id": segment_id})
         if total + len(ids) > segments.MAX_STATIC:
-            raise InputError(ErrorCode.INVALID, f"at most {segments.MAX_STATIC} static entries", ["input", "contactIds"])
+            raise InputError(
+                ErrorCode.INVALID, f"at most {segments.MAX_STATIC} static entries", ["input", "contactIds"]
+            )
     for cid in ids:
         eid = f"{segment_id}:{cid}"
         if mode == "remove":
@@ -209,11 +228,17 @@ class SegmentQueries:
         return await info.context.one("segments", id, Segment.from_doc)
 
     @strawberry.field(extensions=allow(STAFF))
-    async def segments(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Segment] | None:
+    async def segments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Segment] | None:
         return await info.context.page("segments", {}, [("name", 1)], first, after, Segment.from_doc)
 
-    @strawberry.field(description="How many contacts a definition selects now, before saving it.", extensions=allow(STAFF))
-    async def segment_preview(self, info: Info, definition: SegmentDefinitionInput, sample: int = 10) -> SegmentPreview | None:
+    @strawberry.field(
+        description="How many contacts a definition selects now, before saving it.", extensions=allow(STAFF)
+    )
+    async def segment_preview(
+        self, info: Info, definition: SegmentDefinitionInput, sample: int = 10
+    ) -> SegmentPreview | None:
         c = info.context
         try:
             defn = definition_of(definition)
@@ -224,7 +249,9 @@ class SegmentQueries:
             raise PublicError(exc.message) from None
         flt = c.scoped("ref_contacts", flt)
         page = await c.store.find("ref_contacts", flt, sort=[("name", 1)], first=max(0, min(sample, 50)))
-        return SegmentPreview(count=await c.store.count("ref_contacts", flt), sample=[contact_ref(d) for d in page.items])
+        return SegmentPreview(
+            count=await c.store.count("ref_contacts", flt), sample=[contact_ref(d) for d in page.items]
+        )
 
 
 @strawberry.type

@@ -14,7 +14,9 @@ from . import segments
 RESPONDED = "responded"
 
 
-async def resolve(store: Store, definition: dict, segment_id: str | None = None, _path: tuple = ()) -> segments.Resolved:
+async def resolve(
+    store: Store, definition: dict, segment_id: str | None = None, _path: tuple = ()
+) -> segments.Resolved:
     """The definition with its static entries and nested segments loaded (cycles and nesting
     deeper than segments.MAX_NESTING are input errors)."""
     if len(_path) > segments.MAX_NESTING:
@@ -28,7 +30,9 @@ async def resolve(store: Store, definition: dict, segment_id: str | None = None,
     for k in nested:
         for sid in definition.get(k) or []:
             if sid == segment_id or sid in _path:
-                raise InputError(ErrorCode.INVALID, "a segment cannot include or exclude itself", ["input", "definition"])
+                raise InputError(
+                    ErrorCode.INVALID, "a segment cannot include or exclude itself", ["input", "definition"]
+                )
             doc = await store.get("segments", sid)
             if doc is None:
                 raise InputError(ErrorCode.UNKNOWN_REFERENCE, f"segment {sid} does not exist", ["input", "definition"])

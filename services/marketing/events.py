@@ -9,7 +9,7 @@ from services.common.envelope import Envelope
 from services.common.service import Subscription
 from services.common.values import pick
 
-from .attribution import on_deal_won
+from .attribution import on_deal_won, on_revenue
 from .profiles import ACTIVITY_PATTERNS, on_activity, on_company, on_contact
 
 if TYPE_CHECKING:
@@ -44,8 +44,11 @@ def subscriptions(service: Service) -> list[Subscription]:
             "contacts", ["contacts.contact.created", "contacts.contact.updated"], lambda e: on_contact(service.store, e)
         ),
         Subscription(
-            "companies", ["contacts.company.created", "contacts.company.updated"], lambda e: on_company(service.store, e)
+            "companies",
+            ["contacts.company.created", "contacts.company.updated"],
+            lambda e: on_company(service.store, e),
         ),
         Subscription("activity", ACTIVITY_PATTERNS, lambda e: on_activity(service.store, e)),
         Subscription("attribution", ["deals.deal.won"], lambda e: on_deal_won(service.store, e)),
+        Subscription("revenue", ["deals.deal.won", "deals.estimate.accepted"], lambda e: on_revenue(service.store, e)),
     ]

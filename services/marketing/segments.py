@@ -314,7 +314,9 @@ def segment_filter(seg: Resolved, now: dt.datetime, responders: dict[str, list[s
 def campaigns_named(seg: Resolved) -> set[str]:
     """Every campaign a RESPONDED_TO_CAMPAIGN condition of the segment (or its nested ones) names."""
     out = {
-        v for c in seg.definition.get("conditions") or [] if c["field"] == Field.RESPONDED_TO_CAMPAIGN.value
+        v
+        for c in seg.definition.get("conditions") or []
+        if c["field"] == Field.RESPONDED_TO_CAMPAIGN.value
         for v in c["values"]
     }
     for s in (*seg.includes, *seg.excludes):
