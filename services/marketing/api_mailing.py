@@ -151,7 +151,7 @@ async def record_consent(store, *, channel, status, source, proof, contact_id, e
             address=email if channel is _Channel.EMAIL else None,
         ),
         create=True,
-        events=events,
+        events=(lambda old, new: events(old, {**new, "id": key})) if callable(events) else events,
     )
 
 

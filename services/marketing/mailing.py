@@ -56,7 +56,13 @@ FINAL = DELIVERED | {
         DeliveryStatus.CANCELLED,
     )
 }
-_RANK = {DeliveryStatus.SENT.value: 1, DeliveryStatus.OPENED.value: 2, DeliveryStatus.CLICKED.value: 3}
+# an open or click can arrive before the sender has recorded SENT (the server accepted the message)
+_RANK = {
+    DeliveryStatus.SENDING.value: 0,
+    DeliveryStatus.SENT.value: 1,
+    DeliveryStatus.OPENED.value: 2,
+    DeliveryStatus.CLICKED.value: 3,
+}
 
 # sandboxed, immutable (no list.append / dict.update), unknown names and refused attributes are
 # errors (not silent blanks), and no globals at all (no cycler/lipsum/namespace/range to climb from)

@@ -29,7 +29,7 @@ from services.common.ids import iso, now_iso, utcnow
 from services.common.mail import Mailer, MailError, make_message
 from services.common.signing import sign
 
-from . import audience, mailing
+from . import audience, domain, mailing
 from .consent import ConsentChannel, SkipReason, address_key, skip_reason
 from .mailing import DeliveryStatus as D
 from .mailing import SendState
@@ -174,6 +174,8 @@ class Sender:
             }
         try:
             await self.store.insert("deliveries", doc)
+            if reason is None:  # a recipient is a member of the campaign (targeted)
+                await self._targeted(send["campaign_id"], person)
             return 1
         except DuplicateKeyError:
             pass
@@ -192,6 +194,12 @@ class Sender:
                 except DuplicateKeyError:
                     pass
         return 0
+
+    async def _targeted(self, campaign_id: str, person: dict) -> None:
+        try:
+            await self.store.insert("members", domain.targeted(campaign_id, person))
+        except DuplicateKeyError:
+            pass  # a member already (or responded)
 
     # ---- running ---------------------------------------------------------------------------
     async def expire_leases(self, now: str) -> int:

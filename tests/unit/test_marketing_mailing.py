@@ -81,14 +81,14 @@ def test_consent_decides_who_is_skipped():
         at="2026-01-01T00:00:00.000000Z",
         proof="import file",
         contact_id="c1",
-        address="a@x.test",
+        address="a@example.com",
     )
-    assert consent.skip_reason("a@x.test", grant) is None
+    assert consent.skip_reason("a@example.com", grant) is None
     assert consent.skip_reason(None, grant) is consent.SkipReason.NO_EMAIL
-    assert consent.skip_reason("a@x.test", None) is consent.SkipReason.NO_CONSENT
+    assert consent.skip_reason("a@example.com", None) is consent.SkipReason.NO_CONSENT
     # a pending request does not downgrade a granted consent; a withdrawal wins and keeps history
     pending = dict(grant, status="pending")
-    assert consent.skip_reason("a@x.test", pending) is consent.SkipReason.CONSENT_PENDING
+    assert consent.skip_reason("a@example.com", pending) is consent.SkipReason.CONSENT_PENDING
     assert (
         consent.changed(
             grant,
@@ -98,7 +98,7 @@ def test_consent_decides_who_is_skipped():
             at="x",
             proof=None,
             contact_id=None,
-            address="a@x.test",
+            address="a@example.com",
         )
         is None
     )
@@ -110,12 +110,12 @@ def test_consent_decides_who_is_skipped():
         at="2026-02-01T00:00:00.000000Z",
         proof="link",
         contact_id=None,
-        address="a@x.test",
+        address="a@example.com",
     )
     assert out["status"] == "withdrawn" and out["contact_id"] == "c1"
     assert out["history"] == [{"status": "granted", "source": "import", "at": grant["at"], "proof": "import file"}]
-    assert consent.skip_reason("a@x.test", out) is consent.SkipReason.CONSENT_WITHDRAWN
-    assert consent.address_key(consent.ConsentChannel.EMAIL, email=" A@X.test ") == "email:a@x.test"
+    assert consent.skip_reason("a@example.com", out) is consent.SkipReason.CONSENT_WITHDRAWN
+    assert consent.address_key(consent.ConsentChannel.EMAIL, email=" A@example.com ") == "email:a@example.com"
 
 
 # ---- calls -----------------------------------------------------------------------------------------
@@ -192,16 +192,16 @@ def test_a_good_submission_becomes_a_lead_request():
 @pytest.mark.parametrize(
     "data, rendered, status",
     [
-        ({"email": "a@x.test", "website": "http://spam"}, 90.0, 400),  # honeypot
-        ({"email": "a@x.test"}, 99.0, 400),  # too fast
-        ({"email": "a@x.test"}, None, 400),  # no render token
-        ({"email": "a@x.test"}, 100.0 - 2 * 86400, 400),  # stale
+        ({"email": "a@example.com", "website": "http://spam"}, 90.0, 400),  # honeypot
+        ({"email": "a@example.com"}, 99.0, 400),  # too fast
+        ({"email": "a@example.com"}, None, 400),  # no render token
+        ({"email": "a@example.com"}, 100.0 - 2 * 86400, 400),  # stale
         ({"email": "not an address"}, 90.0, 422),
         ({}, 90.0, 422),  # required
-        ({"email": "a@x.test", "size": "x" * 11}, 90.0, 422),  # too long
-        ({"email": "a@x.test", "admin": "1"}, 90.0, 422),  # unknown field
-        ({"email": "a@x.test", "name": "a\u202eb"}, 90.0, 422),  # bidi override
-        ({"email": ["a@x.test"]}, 90.0, 422),  # not text
+        ({"email": "a@example.com", "size": "x" * 11}, 90.0, 422),  # too long
+        ({"email": "a@example.com", "admin": "1"}, 90.0, 422),  # unknown field
+        ({"email": "a@example.com", "name": "a\u202eb"}, 90.0, 422),  # bidi override
+        ({"email": ["a@example.com"]}, 90.0, 422),  # not text
         ({f"f{i}": "x" for i in range(40)}, 90.0, 413),
     ],
 )
