@@ -18,8 +18,8 @@ from services.common.values import all_of, clean_text, ts_input
 from . import audience, calls
 from .types import Contact
 
-CallOutcome = strawberry.enum(calls.Outcome)
-CallItemStatus = strawberry.enum(calls.ItemStatus)
+CallOutcome = strawberry.enum(calls.Outcome, name="CallOutcome")
+CallItemStatus = strawberry.enum(calls.ItemStatus, name="CallItemStatus")
 CALLERS = (ADMIN, MARKETING, SALES)
 CALL_LOGGED = "marketing.call.logged"
 LEAD_REQUESTED = "marketing.lead.requested"

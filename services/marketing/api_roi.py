@@ -18,7 +18,9 @@ from services.common.money import parse_money
 from . import attribution, report
 from .types import Campaign
 
-AttributionModel = strawberry.enum(attribution.Model, description="How revenue is credited to campaign touches.")
+AttributionModel = strawberry.enum(
+    attribution.Model, name="AttributionModel", description="How revenue is credited to campaign touches."
+)
 PERIOD_RE = re.compile(r"^(19|2\d)\d\d-(0[1-9]|1[0-2])$")
 
 

@@ -18,9 +18,11 @@ from services.common.values import clean_text, parse_ts, ts_input
 from . import audience, segments
 from .types import Contact
 
-SegmentField = strawberry.enum(segments.Field, description="What a segment condition looks at (docs/marketing.md).")
-SegmentOp = strawberry.enum(segments.Op)
-SegmentMatch = strawberry.enum(segments.Match)
+SegmentField = strawberry.enum(
+    segments.Field, name="SegmentField", description="What a segment condition looks at (docs/marketing.md)."
+)
+SegmentOp = strawberry.enum(segments.Op, name="SegmentOp")
+SegmentMatch = strawberry.enum(segments.Match, name="SegmentMatch")
 
 
 @strawberry.enum

@@ -543,7 +543,7 @@ async def test_a_browser_form_post_makes_a_lead_request_with_utm_and_bot_posts_s
             assert page.status_code == 200
             token = re.search(r'name="_ts" value="([^"]+)"', page.text).group(1)
             fields = {
-                "email": "Kari.Nordmann@Example.test",
+                "email": "Kari.Nordmann@Example.com",
                 "first": "Kari",
                 "company": "Fjordbyen AS",
                 "message": "New office building",
@@ -562,7 +562,7 @@ async def test_a_browser_form_post_makes_a_lead_request_with_utm_and_bot_posts_s
             assert (await http.post(url, data={**fields, "_ts": "forged"})).status_code == 400
             await asyncio.sleep(1.1)
             r = await http.post(url, data=fields)
-            assert r.status_code == 303 and r.headers["location"] == "https://example.com/thanks"
+            assert r.status_code == 303 and r.headers["location"] == "https://example.com/thanks", r.text
 
         async def one_lead():
             mine = [e for e in leads if e.data.get("form_id") == k]
