@@ -10,6 +10,7 @@ anything is queued."""
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 from html import escape
@@ -83,9 +84,15 @@ def _compile(source: str, html: bool, field: str):
     if len(source) > MAX_TEMPLATE:
         raise InputError(ErrorCode.INVALID, f"{field} is longer than {MAX_TEMPLATE} characters", ["input", field])
     try:
-        return (_html_env if html else _env).from_string(source)
+        return _compiled(source, html)
     except TemplateError as exc:
         raise InputError(ErrorCode.INVALID, f"{field}: {exc}", ["input", field]) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str, html: bool):
+    """One compilation per template text (a send renders the same templates for every recipient)."""
+    return (_html_env if html else _env).from_string(source)
 
 
 def render(source: str, context: dict, *, html: bool = False, field: str = "template") -> str:

@@ -60,6 +60,8 @@ class Sender:
         self.rate = _env_float("MARKETING_SEND_RATE", 20.0)  # messages per second per replica
         self.lease = _env_float("MARKETING_SEND_LEASE_SECONDS", 120.0)
         self.max_attempts = int(_env_float("MARKETING_SEND_ATTEMPTS", 4))
+        self.concurrency = int(_env_float("MARKETING_SEND_CONCURRENCY", 1))  # SMTP transactions in flight
+        self._pace_lock = asyncio.Lock()
         self.interval = service.settings.scheduler_interval
         self.worker = uuid.uuid4().hex[:12]
         self._task: asyncio.Task | None = None
@@ -260,19 +262,22 @@ class Sender:
                 return 1
             return 0
         campaign = await store.get("campaigns", send["campaign_id"]) or {"name": ""}
-        n = 0
-        for d in due.items:
-            if self._stopping:
-                break
-            current = await store.get("sends", send["id"])
-            if not current or current["state"] != SendState.RUNNING.value:
-                break  # paused or cancelled meanwhile
-            claimed = await self.claim(d)
-            if claimed is None:
-                continue  # another replica has it
-            await self.deliver(current, campaign, claimed)
-            n += 1
-        return n
+        gate = asyncio.Semaphore(max(1, self.concurrency))
+
+        async def one(d: dict) -> int:
+            async with gate:
+                if self._stopping:
+                    return 0
+                current = await store.get("sends", send["id"])
+                if not current or current["state"] != SendState.RUNNING.value:
+                    return 0  # paused or cancelled meanwhile
+                claimed = await self.claim(d)
+                if claimed is None:
+                    return 0  # another replica has it
+                await self.deliver(current, campaign, claimed)
+                return 1
+
+        return sum(await asyncio.gather(*(one(d) for d in due.items)))
 
     async def claim(self, d: dict) -> dict | None:
         token = f"{self.worker}.{uuid.uuid4().hex[:8]}"
@@ -298,10 +303,11 @@ class Sender:
     async def _pace(self) -> None:
         if self.rate <= 0:
             return
-        gap = 1.0 / self.rate - (time.monotonic() - self._last_send)
-        if gap > 0:
-            await asyncio.sleep(gap)
-        self._last_send = time.monotonic()
+        async with self._pace_lock:
+            gap = 1.0 / self.rate - (time.monotonic() - self._last_send)
+            if gap > 0:
+                await asyncio.sleep(gap)
+            self._last_send = time.monotonic()
 
     def build(self, send: dict, campaign: dict, d: dict, person: dict, company: dict | None):
         settings = self.service.settings
