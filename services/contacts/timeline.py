@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # the events the timeline shows (routing-key patterns)
 PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
 PATTERNS += ["deals.estimate.*", "deals.payment.*", "deals.offer.*"]  # deals: quotes, payments, guard overrides
+PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*", "marketing.call.logged"]
 SORT = [("occurred_at", -1)]
 
 
@@ -109,6 +110,9 @@ def _lead_row(verb: str, d: dict, s: str) -> dict | None:
         return _row(InteractionKind.RECORD, f"Lead {d.get('status')}: {name}{reason}", "Lead", s, **who)
     if verb == "converted":
         return _row(InteractionKind.RECORD, f"Lead converted: {name}", "Lead", s, **who)
+    if t == "marketing.call.logged":
+        title = f"Call ({str(d.get('outcome') or '').replace('_', ' ')}) by {d.get('caller')}"
+        return _row(InteractionKind.CALL, title, "CallList", d.get("call_list_id"), detail=d.get("notes"), **party)
     return None
 
 

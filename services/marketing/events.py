@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.common.envelope import Envelope
-from services.common.replica import replica
 from services.common.service import Subscription
 from services.common.values import pick
 
-from .attribution import on_deal_won
+from .attribution import on_deal_won, on_revenue
+from .profiles import ACTIVITY_PATTERNS, on_activity, on_company, on_contact
 
 if TYPE_CHECKING:
     from services.common.service import Service
@@ -40,6 +40,15 @@ def member_responded(campaign: dict, member_id: str, member: dict) -> Envelope:
 
 def subscriptions(service: Service) -> list[Subscription]:
     return [
-        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "owner"]),
+        Subscription(
+            "contacts", ["contacts.contact.created", "contacts.contact.updated"], lambda e: on_contact(service.store, e)
+        ),
+        Subscription(
+            "companies",
+            ["contacts.company.created", "contacts.company.updated"],
+            lambda e: on_company(service.store, e),
+        ),
+        Subscription("activity", ACTIVITY_PATTERNS, lambda e: on_activity(service.store, e)),
         Subscription("attribution", ["deals.deal.won"], lambda e: on_deal_won(service.store, e)),
+        Subscription("revenue", ["deals.deal.won", "deals.estimate.accepted"], lambda e: on_revenue(service.store, e)),
     ]

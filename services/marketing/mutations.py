@@ -14,6 +14,11 @@ from services.common.money import parse_money
 from services.common.values import clean_text, ts_input
 
 from . import domain, events
+from .api_calls import CallMutations
+from .api_forms import FormMutations
+from .api_mailing import MailingMutations
+from .api_roi import RoiMutations
+from .api_segments import SegmentMutations
 from .inputs import (
     AddCampaignMembersInput,
     AddMembersPayload,
@@ -27,7 +32,7 @@ from .types import Campaign, CampaignMember
 
 
 @strawberry.type
-class Mutation:
+class Mutation(SegmentMutations, MailingMutations, CallMutations, FormMutations, RoiMutations):
     @strawberry.mutation(extensions=allow(ADMIN, MARKETING))
     @payload_errors(CampaignPayload)
     async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload | None:

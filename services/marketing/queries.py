@@ -8,11 +8,16 @@ from strawberry.types import Info
 from services.common.authz import STAFF, allow
 from services.common.graphql import Connection, paginate
 
+from .api_calls import CallQueries
+from .api_forms import FormQueries
+from .api_mailing import MailingQueries
+from .api_roi import RoiQueries
+from .api_segments import SegmentQueries
 from .types import Campaign, Channel
 
 
 @strawberry.type
-class Query:
+class Query(SegmentQueries, MailingQueries, CallQueries, FormQueries, RoiQueries):
     @strawberry.field(extensions=allow(STAFF))
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
         return await info.context.one("campaigns", id, Campaign.from_doc)

@@ -12,11 +12,27 @@ from services.common.authz import STAFF, allow
 from services.common.graphql import Connection, EntityRef, FromDoc, Money
 from services.common.values import all_of
 
-from . import domain
+from . import consent, domain
 from .attribution import roi
 
 Channel = strawberry.enum(domain.Channel)
 MemberStatus = strawberry.enum(domain.MemberStatus)
+ConsentChannel = strawberry.enum(consent.ConsentChannel)
+ConsentStatus = strawberry.enum(consent.ConsentStatus)
+ConsentSource = strawberry.enum(consent.ConsentSource)
+
+
+@strawberry.type(description="A contact's consent on one channel, with its proof and history.")
+class Consent(FromDoc):
+    id: strawberry.ID
+    channel: ConsentChannel
+    address: str | None
+    contact_id: strawberry.ID | None
+    status: ConsentStatus
+    source: ConsentSource
+    at: dt.datetime
+    proof: str | None
+    version: int
 
 
 def revenue_of(info: Info, campaign_id: str):
@@ -127,3 +143,17 @@ class Contact(EntityRef):
     ) -> Connection[CampaignMember] | None:
         flt = {"contact_id": str(self.id)}
         return await info.context.page("members", flt, [("created_at", -1)], first, after, CampaignMember.from_doc)
+
+    @strawberry.field(description="E-mail and phone consent, with source, time and proof.", extensions=allow(STAFF))
+    async def consents(self, info: Info) -> list[Consent] | None:
+        from .consent import ConsentChannel, address_key
+
+        c = info.context
+        person = await c.get("ref_contacts", str(self.id))
+        if person is None:
+            return []
+        keys = [address_key(ConsentChannel.PHONE, contact_id=person["id"])]
+        if person.get("email"):
+            keys.insert(0, address_key(ConsentChannel.EMAIL, email=person["email"]))
+        found = await c.store.get_many("consents", keys)
+        return [Consent.from_doc(found[k]) for k in keys if k in found]

@@ -221,6 +221,66 @@ SAMPLES: dict[str, tuple[str, dict]] = {
         'mutation { addTicketComment(input: {ticketId: "nope", body: ""}) { errors { code } } }',
         {},
     ),
+    # marketing (wave #14): segments, sends, consent, call lists, forms, ROI
+    "Query.segment": ('query { segment(id: "nope") { id } }', {}),
+    "Query.segments": ("{ segments(first: 1) { totalCount } }", {}),
+    "Query.segmentPreview": ("{ segmentPreview(definition: {conditions: []}) { count } }", {}),
+    "Query.emailSend": ('query { emailSend(id: "nope") { id } }', {}),
+    "Query.emailSends": ("{ emailSends(first: 1) { totalCount } }", {}),
+    "Query.callList": ('query { callList(id: "nope") { id } }', {}),
+    "Query.callLists": ("{ callLists(first: 1) { totalCount } }", {}),
+    "Query.nextCalls": ("{ nextCalls(first: 1) { totalCount } }", {}),
+    "Query.webForm": ('query { webForm(id: "nope") { id } }', {}),
+    "Query.webForms": ("{ webForms(first: 1) { totalCount } }", {}),
+    "Query.roiReport": ('{ roiReport(currency: "EUR") { currency } }', {}),
+    "Mutation.createSegment": ('mutation { createSegment(input: {name: " "}) { errors { code } } }', {}),
+    "Mutation.updateSegment": (
+        'mutation { updateSegment(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setSegmentEntries": (
+        'mutation { setSegmentEntries(input: {segmentId: "nope", contactIds: [], mode: INCLUDE}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.startEmailSend": (
+        'mutation { startEmailSend(input: {campaignId: "nope", subject: "s", text: "t"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.pauseEmailSend": (
+        'mutation { pauseEmailSend(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.resumeEmailSend": (
+        'mutation { resumeEmailSend(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.cancelEmailSend": (
+        'mutation { cancelEmailSend(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.requeueUnknownDeliveries": ('mutation { requeueUnknownDeliveries(id: "nope") { errors { code } } }', {}),
+    "Mutation.recordConsent": (
+        'mutation { recordConsent(input: {contactId: "nope", channel: EMAIL, status: GRANTED}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createCallList": (
+        'mutation { createCallList(input: {name: "x", segmentId: "nope", callers: ["a"]}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.logCall": ('mutation { logCall(input: {itemId: "nope", outcome: REACHED}) { errors { code } } }', {}),
+    "Mutation.createWebForm": (
+        'mutation { createWebForm(input: {key: "Bad Key", name: "x", fields: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setWebFormActive": (
+        'mutation { setWebFormActive(input: {id: "nope", expectedVersion: 1, active: false}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.recordCampaignSpend": (
+        'mutation { recordCampaignSpend(input: {campaignId: "nope", period: "2026-01", amount: "1"}) '
+        "{ errors { code } } }",
+        {},
+    ),
 }
 
 
