@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from services.common.store import Store
 
 # the events the timeline shows (routing-key patterns)
-PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
+PATTERNS = [
+    "contacts.#",
+    "deals.deal.*",
+    "marketing.member.responded",
+    "support.ticket.*",
+    "support.sla.*",
+]
 SORT = [("occurred_at", -1)]
 
 
@@ -68,6 +74,10 @@ def interaction_for(e: Envelope) -> dict | None:
     if t in ("support.ticket.opened", "support.ticket.resolved"):
         title = f"Ticket {verb}: {d.get('subject')} [{d.get('priority')}]"
         return _row(InteractionKind.TICKET, title, "Ticket", s, detail=d.get("resolution"), **party)
+    if t in ("support.ticket.escalated", "support.sla.warning", "support.sla.breached"):
+        what = {"escalated": "Ticket escalated", "warning": "SLA at risk", "breached": "SLA breached"}[verb]
+        title = f"{what}: {d.get('subject')} [{d.get('priority')}]"
+        return _row(InteractionKind.TICKET, title, "Ticket", d.get("ticket_id") or s, detail=d.get("kind"), **party)
     return None
 
 
