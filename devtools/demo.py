@@ -356,4 +356,5 @@ async def seed(url: str, settle, mint) -> dict[str, str]:
             )
             ids[f"{partner}_deal"] = p["deal"]["id"]
         await settle()
+        await __import__("devtools.demo_support", fromlist=["x"]).seed_support(c, url, ids, mint)
     return ids

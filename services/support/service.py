@@ -42,10 +42,10 @@ class SupportService(Service):
             [("deliverable_id", 1), ("created_at", 1)],
         ],
         "ticket_comments": [[("ticket_id", 1), ("created_at", 1)]],
-        "revisions": [[("deliverable_id", 1), ("issued_on", 1)]],
-        "kb_searches": [[("created_at", 1)]],
-        "attachments": [[("ticket_id", 1)]],
     }
+    # revisions, KB searches and attachments are read by deliverable / ticket / date with the
+    # default id index or small scans; no extra collections at start (each is one more query per
+    # outbox poll)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.errors import ErrorCode, InputError
@@ -32,34 +34,47 @@ MAX_DAYS = 3 * 366  # a deadline further than this in business days means a cale
 UTC = dt.UTC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: calendar_of caches one object per content
 class Calendar:
     """Weekly business hours in an IANA time zone, minus holidays (local dates).
-    `hours[weekday]` (0 = Monday) lists `(start_minute, end_minute)` of the local day, end ≤ 1440."""
+    `hours[weekday]` (0 = Monday) lists `(start_minute, end_minute)` of the local day, end ≤ 1440.
+    Hashable (hours are normalised to a 7-tuple), so a day's intervals are cached per calendar."""
 
     tz: str = "UTC"
-    hours: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    hours: Any = field(default_factory=dict)
     holidays: frozenset[dt.date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hours, dict):
+            week = tuple(tuple(self.hours.get(d, ())) for d in range(7))
+            object.__setattr__(self, "hours", week)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
-    def day_intervals(self, day: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    def day_intervals(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
         """The business intervals of a local day as UTC instants (a DST day keeps its wall-clock
         hours: 09:00–17:00 local is 09:00–17:00 local whatever the offset)."""
-        if day in self.holidays:
-            return
-        zone = self.zone
-        for start, end in self.hours.get(day.weekday(), ()):
-            a = _local(day, start, zone)
-            b = _local(day, end, zone)
-            if b > a:
-                yield a, b
+        return _day_intervals(self, day)
 
     @staticmethod
     def always(tz: str = "UTC") -> Calendar:
         return Calendar(tz, {d: ((0, 1440),) for d in range(7)})
+
+
+@lru_cache(maxsize=65536)
+def _day_intervals(cal: Calendar, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    if day in cal.holidays:
+        return ()
+    zone = cal.zone
+    out = []
+    for start, end in cal.hours[day.weekday()]:
+        a = _local(day, start, zone)
+        b = _local(day, end, zone)
+        if b > a:
+            out.append((a, b))
+    return tuple(out)
 
 
 def _local(day: dt.date, minute: int, zone: ZoneInfo) -> dt.datetime:
@@ -90,7 +105,8 @@ def check_zone(tz: str) -> str:
 
 
 def weekly_hours(rows: Iterable[tuple[str, str, str]]) -> dict[str, list[list[str]]]:
-    """Validated weekly hours `[(day, "09:00", "17:00"), ...]` as stored: `{"mon": [["09:00","17:00"]]}`.
+    """Validated weekly hours `[(day, "09:00", "17:00"), ...]` as stored (no nested arrays: FerretDB
+    refuses them): `{"mon": [{"start": "09:00", "end": "17:00"}]}`.
     Intervals of one day must not overlap; at least one interval in the week."""
     out: dict[str, list[tuple[int, int]]] = {}
     for i, (day, start, end) in enumerate(rows):
@@ -106,7 +122,7 @@ def weekly_hours(rows: Iterable[tuple[str, str, str]]) -> dict[str, list[list[st
         out.setdefault(day, []).append((a, b))
     if not out:
         raise InputError(ErrorCode.INVALID, "a calendar needs business hours", ["input", "hours"])
-    return {d: [[_hhmm(a), _hhmm(b)] for a, b in sorted(v)] for d, v in out.items()}
+    return {d: [{"start": _hhmm(a), "end": _hhmm(b)} for a, b in sorted(v)] for d, v in out.items()}
 
 
 def _hhmm(minute: int) -> str:
@@ -114,12 +130,32 @@ def _hhmm(minute: int) -> str:
 
 
 def calendar_of(doc: dict | None) -> Calendar:
-    """A stored calendar (`{"time_zone", "hours": {"mon": [["09:00","17:00"]]}, "holidays": [iso]}`);
+    """A stored calendar as a `Calendar` (cached by content: tickets carry copies of a few calendars)."""
+    if not doc:
+        return Calendar.always()
+    key = (doc.get("time_zone"), repr(doc.get("hours")), tuple(doc.get("holidays") or ()))
+    return _calendar(key, doc)
+
+
+_CALENDARS: dict = {}
+
+
+def _calendar(key, doc: dict) -> Calendar:
+    cal = _CALENDARS.get(key)
+    if cal is None:
+        if len(_CALENDARS) > 1024:
+            _CALENDARS.clear()
+        cal = _CALENDARS[key] = _parse_calendar(doc)
+    return cal
+
+
+def _parse_calendar(doc: dict | None) -> Calendar:
+    """A stored calendar (`{"time_zone", "hours": {"mon": [{"start": "09:00", "end": "17:00"}]}, "holidays": [iso]}`);
     None means round the clock in UTC."""
     if not doc:
         return Calendar.always()
     hours = {
-        DAYS.index(d): tuple((parse_hhmm(a, []), parse_hhmm(b, [])) for a, b in v)
+        DAYS.index(d): tuple((parse_hhmm(i["start"], []), parse_hhmm(i["end"], [])) for i in v)
         for d, v in (doc.get("hours") or {}).items()
     }
     holidays = frozenset(dt.date.fromisoformat(h) for h in doc.get("holidays") or ())
@@ -299,20 +335,21 @@ def next_alarm(states: tuple[ClockState, ClockState], fired: Iterable[str]) -> d
 
 
 # ---- pauses ------------------------------------------------------------------------------------
-def with_status(pauses: list[list[str | None]], old: str, new: str, now: str) -> list[list[str | None]]:
-    """The pause intervals (stored `[[start_iso, end_iso|None], ...]`) after a status change:
-    entering a pausing status (or resolved, for a later reopen) opens one, leaving it closes it."""
+def with_status(pauses: list[dict], old: str, new: str, now: str) -> list[dict]:
+    """The pause intervals (stored `[{"start": iso, "end": iso|None}, ...]`: no nested arrays, which
+    FerretDB refuses) after a status change: entering a pausing status (or resolved, for a later
+    reopen) opens one, leaving it closes it."""
     stopped = PAUSING_STATUSES | {"resolved", "closed"}
-    out = [list(p) for p in pauses]
+    out = [dict(p) for p in pauses]
     if old not in stopped and new in stopped:
-        out.append([now, None])
-    elif old in stopped and new not in stopped and out and out[-1][1] is None:
-        out[-1][1] = now
+        out.append({"start": now, "end": None})
+    elif old in stopped and new not in stopped and out and out[-1]["end"] is None:
+        out[-1]["end"] = now
     return out
 
 
-def pauses_of(stored: Iterable[Iterable[str | None]]) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
-    return tuple((_ts(a), _ts(b) if b else None) for a, b in stored)
+def pauses_of(stored: Iterable[dict]) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
+    return tuple((_ts(p["start"]), _ts(p["end"]) if p.get("end") else None) for p in stored)
 
 
 def _ts(value: str) -> dt.datetime:

@@ -215,7 +215,9 @@ class SlaCalendar(FromDoc):
 
     @classmethod
     def doc_fields(cls, doc: dict) -> dict:
-        rows = [BusinessHours(day=d, start=a, end=b) for d, v in (doc.get("hours") or {}).items() for a, b in v]
+        rows = [
+            BusinessHours(day=d, start=i["start"], end=i["end"]) for d, v in (doc.get("hours") or {}).items() for i in v
+        ]
         return {"hours": rows, "holidays": [parse_date(h) for h in doc.get("holidays") or []]}
 
 

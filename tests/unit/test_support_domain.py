@@ -30,7 +30,7 @@ def test_an_open_ticket_is_resolved(status):
         "status": "resolved",
         "resolution": "fixed",
         "resolved_at": "2026-01-01T00:00:00.000000Z",
-        "pauses": [] if status == "waiting" else [["2026-01-01T00:00:00.000000Z", None]],
+        "pauses": [] if status == "waiting" else [{"start": "2026-01-01T00:00:00.000000Z", "end": None}],
     }
 
 
@@ -111,9 +111,9 @@ def test_least_loaded_takes_the_available_agent_with_fewest_open_tickets():
 
 def test_waiting_pauses_and_only_open_tickets_change_status():
     t = domain.status_changed({"id": "t", "status": "open"}, "waiting", "T1")
-    assert t["pauses"] == [["T1", None]]
+    assert t["pauses"] == [{"start": "T1", "end": None}]
     t = domain.status_changed(t, "in_progress", "T2")
-    assert t["pauses"] == [["T1", "T2"]]
+    assert t["pauses"] == [{"start": "T1", "end": "T2"}]
     with pytest.raises(InputError):
         domain.status_changed({"id": "t", "status": "resolved"}, "open", "T3")
     with pytest.raises(InputError):
@@ -123,7 +123,9 @@ def test_waiting_pauses_and_only_open_tickets_change_status():
 def test_reopen_resumes_the_clock():
     t = domain.resolved({"id": "t", "status": "open", "pauses": []}, "done", "T1")
     again = domain.reopened(t, "T2")
-    assert again["status"] == "open" and again["resolved_at"] is None and again["pauses"] == [["T1", "T2"]]
+    assert (
+        again["status"] == "open" and again["resolved_at"] is None and again["pauses"] == [{"start": "T1", "end": "T2"}]
+    )
 
 
 def test_search_is_accent_and_case_insensitive():

@@ -14,7 +14,7 @@ BERLIN = "Europe/Berlin"
 OFFICE = sla.calendar_of(
     {
         "time_zone": BERLIN,
-        "hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "hours": {d: [{"start": "09:00", "end": "17:00"}] for d in ("mon", "tue", "wed", "thu", "fri")},
         "holidays": ["2026-05-01", "2026-12-25", "2026-12-26"],
     }
 )
@@ -98,8 +98,8 @@ def test_bad_weekly_hours_are_refused(rows):
 
 def test_weekly_hours_are_stored_sorted():
     assert sla.weekly_hours([("mon", "13:00", "17:00"), ("mon", "08:00", "12:00"), ("sun", "00:00", "24:00")]) == {
-        "mon": [["08:00", "12:00"], ["13:00", "17:00"]],
-        "sun": [["00:00", "24:00"]],
+        "mon": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "17:00"}],
+        "sun": [{"start": "00:00", "end": "24:00"}],
     }
 
 
@@ -175,7 +175,7 @@ def test_fired_alarms_do_not_fire_again():
 def test_resolution_stops_the_clock_and_a_reopen_pauses_the_resolved_time():
     start = berlin(2026, 3, 3, 9)
     pauses = sla.with_status([], "open", "resolved", "2026-03-03T10:00:00.000000+00:00")
-    assert pauses == [["2026-03-03T10:00:00.000000+00:00", None]]
+    assert pauses == [{"start": "2026-03-03T10:00:00.000000+00:00", "end": None}]
     pauses = sla.with_status(pauses, "resolved", "open", "2026-03-05T10:00:00.000000+00:00")
     clock = sla.Clock(start, first_response_at=berlin(2026, 3, 3, 9, 10), pauses=sla.pauses_of(pauses))
     _, res = sla.sla_state(OFFICE, TARGETS, clock, now=berlin(2026, 3, 5, 12))
@@ -185,4 +185,4 @@ def test_resolution_stops_the_clock_and_a_reopen_pauses_the_resolved_time():
 
 def test_status_changes_between_running_statuses_do_not_pause():
     assert sla.with_status([], "open", "in_progress", "t") == []
-    assert sla.with_status([["a", None]], "waiting", "resolved", "t") == [["a", None]]
+    assert sla.with_status([{"start": "a", "end": None}], "waiting", "resolved", "t") == [{"start": "a", "end": None}]
