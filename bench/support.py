@@ -65,20 +65,20 @@ def tickets(n: int, now: dt.datetime) -> list[dict]:
 def bench_sla(n: int) -> None:
     now = dt.datetime(2026, 12, 15, 10, tzinfo=dt.UTC)
     docs = tickets(n, now)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     breached = 0
     for d in docs:
         fr, res = escalation.evaluate(d, now)
         breached += fr.breached or res.breached
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for d in docs:
         escalation.with_next_alarm(d, iso(now))
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     print(
-        f"SLA evaluation: {n} open tickets in {t1 - t0:.2f} s ({n / (t1 - t0):,.0f} tickets/s, "
-        f"{(t1 - t0) / n * 1e6:.1f} µs each); {breached} breached"
+        f"SLA evaluation: {n} open tickets in {t1 - t0:.2f} s wall, {c1 - c0:.2f} s CPU "
+        f"({n / (c1 - c0):,.0f} tickets per CPU-second, {(c1 - c0) / n * 1e6:.0f} µs each); {breached} breached"
     )
-    print(f"next alarm: {n} tickets in {t2 - t1:.2f} s ({n / (t2 - t1):,.0f} tickets/s)")
+    print(f"next alarm: {n} tickets in {t2 - t1:.2f} s wall, {c2 - c1:.2f} s CPU ({n / (c2 - c1):,.0f} per CPU-second)")
     _ = sla
 
 

@@ -50,6 +50,8 @@ def evaluate(ticket: dict, now: dt.datetime) -> tuple[sla.ClockState, sla.ClockS
 
 def with_next_alarm(ticket: dict, now: str) -> dict:
     """The ticket with `sla_next_at` recomputed after any change (None: nothing left to fire)."""
+    if not ticket.get("sla"):
+        return {**ticket, "sla_next_at": None}
     states = evaluate(ticket, parse_ts(now))
     nxt = sla.next_alarm(states, ticket.get("sla_fired") or []) if states else None
     return {**ticket, "sla_next_at": iso(nxt) if nxt else None}
