@@ -83,7 +83,7 @@ def test_nothing_fires_before_its_time_or_once_resolved_or_replied():
         {**t, "first_response_at": "2026-03-03T09:20:00.000000Z"}, "2026-03-03T09:20:00.000000Z"
     )
     assert replied["sla_next_at"] == "2026-03-03T11:00:00.000000Z"  # the resolution warning only
-    changes, events = escalation.fire(replied, "2026-03-03T11:00:00.000000Z")
+    changes, _ = escalation.fire(replied, "2026-03-03T11:00:00.000000Z")
     assert changes["sla_fired"] == ["resolution.warning"]
 
 
