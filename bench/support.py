@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from services.common.ids import iso
-from services.support import escalation, sla
+from services.support import escalation
 
 CAL = {
     "id": "cal",
@@ -79,7 +79,6 @@ def bench_sla(n: int) -> None:
         f"({n / (c1 - c0):,.0f} tickets per CPU-second, {(c1 - c0) / n * 1e6:.0f} µs each); {breached} breached"
     )
     print(f"next alarm: {n} tickets in {t2 - t1:.2f} s wall, {c2 - c1:.2f} s CPU ({n / (c2 - c1):,.0f} per CPU-second)")
-    _ = sla
 
 
 async def bench_mail(count: int) -> None:
@@ -88,7 +87,6 @@ async def bench_mail(count: int) -> None:
     from devtools.stack import free_port
     from services.common.mail import make_message
     from services.common.settings import Settings
-    from services.support import mail
     from services.support.service import SupportService
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +122,6 @@ async def bench_mail(count: int) -> None:
                 f"inbound mail: {count} messages in {t1 - t0:.2f} s ({count / (t1 - t0):.0f} msg/s, one SMTP "
                 f"session, SQLite): {tickets_n} tickets, {comments_n} comments"
             )
-            _ = mail
         finally:
             del os.environ["TURNKEY_INBOUND_SMTP"]
             await svc.stop()

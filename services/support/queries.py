@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import strawberry
 from strawberry.types import Info
 
@@ -64,6 +62,3 @@ class Query(KbQuery, RemarksQuery, ReportsQuery):
     @strawberry.field(description="Support agents and their availability.", extensions=allow(STAFF))
     async def support_agents(self, info: Info) -> list[SupportAgent] | None:
         return [SupportAgent.from_doc(d) for d in await ticket_store.all_of(info.context.store, "agents")]
-
-
-_ = dt

@@ -10,7 +10,7 @@ import datetime as dt
 import strawberry
 from strawberry.types import Info
 
-from services.common.authz import ADMIN, CUSTOMER, PARTNER, SALES, STAFF, SUPPORT, allow
+from services.common.authz import ADMIN, CUSTOMER, PARTNER, SALES, SUPPORT, allow
 from services.common.errors import ErrorCode, InputError
 from services.common.graphql import FromDoc, payload, payload_errors
 from services.common.ids import new_id
@@ -225,6 +225,3 @@ async def resolving_revision(c, ticket: dict, revision_id) -> str | None:
             ErrorCode.INVALID, "the revision was issued before the remark's", ["input", "resolvedInRevisionId"]
         )
     return rev["id"]
-
-
-_ = STAFF
