@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
 PATTERNS += ["deals.estimate.*", "deals.payment.*", "deals.offer.*"]  # deals: quotes, payments, guard overrides
 PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*", "marketing.call.logged"]
+PATTERNS = [
+    "contacts.#",
+    "deals.deal.*",
+    "marketing.member.responded",
+    "support.ticket.*",
+    "support.sla.*",
+]
 SORT = [("occurred_at", -1)]
 
 
@@ -113,6 +120,10 @@ def _lead_row(verb: str, d: dict, s: str) -> dict | None:
     if t == "marketing.call.logged":
         title = f"Call ({str(d.get('outcome') or '').replace('_', ' ')}) by {d.get('caller')}"
         return _row(InteractionKind.CALL, title, "CallList", d.get("call_list_id"), detail=d.get("notes"), **party)
+    if t in ("support.ticket.escalated", "support.sla.warning", "support.sla.breached"):
+        what = {"escalated": "Ticket escalated", "warning": "SLA at risk", "breached": "SLA breached"}[verb]
+        title = f"{what}: {d.get('subject')} [{d.get('priority')}]"
+        return _row(InteractionKind.TICKET, title, "Ticket", d.get("ticket_id") or s, detail=d.get("kind"), **party)
     return None
 
 

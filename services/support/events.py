@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 TICKET_OPENED = "support.ticket.opened"
 TICKET_RESOLVED = "support.ticket.resolved"
 TICKET_COMMENTED = "support.ticket.commented"
+TICKET_REOPENED = "support.ticket.reopened"
 
 
 def ticket_snapshot(d: dict) -> dict:
@@ -33,6 +34,10 @@ def resolved(ticket: dict) -> Envelope:
     return Envelope(TICKET_RESOLVED, ticket["id"], ticket_snapshot(ticket))
 
 
+def reopened(ticket: dict, reason: str) -> Envelope:
+    return Envelope(TICKET_REOPENED, ticket["id"], {**ticket_snapshot(ticket), "reason": reason})
+
+
 def commented(ticket: dict, comment: dict) -> Envelope:
     published = pick(comment, "id", "ticket_id", "company_id", "contact_id", "internal", "author_role")
     return Envelope(TICKET_COMMENTED, ticket["id"], published)
@@ -40,6 +45,18 @@ def commented(ticket: dict, comment: dict) -> Envelope:
 
 def subscriptions(service: Service) -> list[Subscription]:
     return [
-        replica(service, "companies", "contacts.company", "ref_companies", ["name", "kind", "owner"]),
-        replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "email", "owner"]),
+        replica(
+            service,
+            "companies",
+            "contacts.company",
+            "ref_companies",
+            ["name", "kind", "owner", "tier", "partner_id", "partner_support"],
+        ),
+        replica(
+            service,
+            "contacts",
+            "contacts.contact",
+            "ref_contacts",
+            ["name", "company_id", "email", "owner", "partner_id"],
+        ),
     ]

@@ -278,6 +278,52 @@ SAMPLES: dict[str, tuple[str, dict]] = {
     ),
     "Mutation.recordCampaignSpend": (
         'mutation { recordCampaignSpend(input: {campaignId: "nope", period: "2026-01", amount: "1"}) '
+    # support (docs/support.md)
+    "Query.slaCalendars": ("{ slaCalendars { id } }", {}),
+    "Query.slaPolicies": ("{ slaPolicies { id } }", {}),
+    "Query.supportQueues": ("{ supportQueues { id } }", {}),
+    "Query.supportAgents": ("{ supportAgents { id } }", {}),
+    "Query.kbArticle": ('{ kbArticle(id: "nope") { id } }', {}),
+    "Query.kbArticles": ("{ kbArticles { id } }", {}),
+    "Query.searchKb": ('{ searchKb(query: "ifc") { articles { id } } }', {}),
+    "Query.kbDeflection": ("{ kbDeflection { searches } }", {}),
+    "Query.deliverable": ('{ deliverable(id: "nope") { id } }', {}),
+    "Query.deliverables": ("{ deliverables { id } }", {}),
+    "Query.supportReport": ("{ supportReport { tickets } }", {}),
+    "Query.satisfaction": ("{ satisfaction(by: AGENT) { key } }", {}),
+    "Mutation.saveSlaCalendar": (
+        'mutation { saveSlaCalendar(input: {name: "", timeZone: "UTC", hours: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.saveSlaPolicy": ('mutation { saveSlaPolicy(input: {name: "", targets: []}) { errors { code } } }', {}),
+    "Mutation.saveSupportQueue": (
+        'mutation { saveSupportQueue(input: {name: "", strategy: "x"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.saveSupportAgent": ('mutation { saveSupportAgent(input: {id: "x", name: ""}) { errors { code } } }', {}),
+    "Mutation.setTicketStatus": (
+        'mutation { setTicketStatus(input: {id: "nope", expectedVersion: 1, status: OPEN}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.reopenTicket": (
+        'mutation { reopenTicket(input: {id: "nope", expectedVersion: 1, reason: ""}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.assignTicket": (
+        'mutation { assignTicket(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.saveKbArticle": ('mutation { saveKbArticle(input: {title: "", body: ""}) { errors { code } } }', {}),
+    "Mutation.publishKbArticle": (
+        'mutation { publishKbArticle(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.createDeliverable": (
+        'mutation { createDeliverable(input: {companyId: "nope", title: ""}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.issueRevision": (
+        'mutation { issueRevision(input: {deliverableId: "nope", label: "", issuedOn: "2026-01-01"}) '
         "{ errors { code } } }",
         {},
     ),
