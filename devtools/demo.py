@@ -356,7 +356,10 @@ async def seed(url: str, settle, mint) -> dict[str, str]:
             )
             ids[f"{partner}_deal"] = p["deal"]["id"]
         await settle()
+        await __import__("devtools.demo_marketing", fromlist=["seed_marketing"]).seed_marketing(
+            c, url, ids, mint, settle
+        )
+        await __import__("devtools.demo_support", fromlist=["x"]).seed_support(c, url, ids, mint)
     ids.update(await __import__("devtools.demo_deals").demo_deals.seed_deals(url, settle, mint, ids))  # deals (#11)
     await __import__("devtools.demo_day", fromlist=["seed_day"]).seed_day(url, settle, mint, ids)
-        await __import__("devtools.demo_support", fromlist=["x"]).seed_support(c, url, ids, mint)
     return ids

@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from services.common.store import Store
 
 # the events the timeline shows (routing-key patterns)
-PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*"]
-PATTERNS += ["deals.estimate.*", "deals.payment.*", "deals.offer.*"]  # deals: quotes, payments, guard overrides
-PATTERNS = ["contacts.#", "deals.deal.*", "marketing.member.responded", "support.ticket.*", "marketing.call.logged"]
 PATTERNS = [
     "contacts.#",
     "deals.deal.*",
     "marketing.member.responded",
     "support.ticket.*",
-    "support.sla.*",
+    "deals.estimate.*",  # deals: quotes, payments, guard overrides
+    "deals.payment.*",
+    "deals.offer.*",
+    "marketing.call.logged",  # marketing: telemarketing calls
+    "support.sla.*",  # support: SLA warnings and breaches (escalations are support.ticket.escalated)
 ]
 SORT = [("occurred_at", -1)]
 
@@ -97,6 +98,13 @@ def interaction_for(e: Envelope) -> dict | None:
         return _row(
             InteractionKind.DEAL, titles[t], ref[0], ref[1], detail="; ".join(d.get("reasons") or []) or None, **party
         )
+    if t == "marketing.call.logged":
+        title = f"Call ({str(d.get('outcome') or '').replace('_', ' ')}) by {d.get('caller')}"
+        return _row(InteractionKind.CALL, title, "CallList", d.get("call_list_id"), detail=d.get("notes"), **party)
+    if t in ("support.ticket.escalated", "support.sla.warning", "support.sla.breached"):
+        what = {"escalated": "Ticket escalated", "warning": "SLA at risk", "breached": "SLA breached"}[verb]
+        title = f"{what}: {d.get('subject')} [{d.get('priority')}]"
+        return _row(InteractionKind.TICKET, title, "Ticket", d.get("ticket_id") or s, detail=d.get("kind"), **party)
     return None
 
 
@@ -117,13 +125,6 @@ def _lead_row(verb: str, d: dict, s: str) -> dict | None:
         return _row(InteractionKind.RECORD, f"Lead {d.get('status')}: {name}{reason}", "Lead", s, **who)
     if verb == "converted":
         return _row(InteractionKind.RECORD, f"Lead converted: {name}", "Lead", s, **who)
-    if t == "marketing.call.logged":
-        title = f"Call ({str(d.get('outcome') or '').replace('_', ' ')}) by {d.get('caller')}"
-        return _row(InteractionKind.CALL, title, "CallList", d.get("call_list_id"), detail=d.get("notes"), **party)
-    if t in ("support.ticket.escalated", "support.sla.warning", "support.sla.breached"):
-        what = {"escalated": "Ticket escalated", "warning": "SLA at risk", "breached": "SLA breached"}[verb]
-        title = f"{what}: {d.get('subject')} [{d.get('priority')}]"
-        return _row(InteractionKind.TICKET, title, "Ticket", d.get("ticket_id") or s, detail=d.get("kind"), **party)
     return None
 
 

@@ -159,6 +159,8 @@ SAMPLES: dict[str, tuple[str, dict]] = {
     "Mutation.createPipeline": ('mutation { createPipeline(input: {name: "", stages: []}) { errors { code } } }', {}),
     "Mutation.updatePipeline": (
         'mutation { updatePipeline(input: {id: "nope", expectedVersion: 1}) { errors { code } } }',
+        {},
+    ),
     # the manager's day (docs/day.md)
     "Query.leads": ("{ leads(first: 1) { totalCount } }", {}),
     "Query.lead": ('{ lead(id: "nope") { id } }', {}),
@@ -278,6 +280,9 @@ SAMPLES: dict[str, tuple[str, dict]] = {
     ),
     "Mutation.recordCampaignSpend": (
         'mutation { recordCampaignSpend(input: {campaignId: "nope", period: "2026-01", amount: "1"}) '
+        "{ errors { code } } }",
+        {},
+    ),
     # support (docs/support.md)
     "Query.slaCalendars": ("{ slaCalendars { id } }", {}),
     "Query.slaPolicies": ("{ slaPolicies { id } }", {}),
