@@ -75,7 +75,8 @@ def with_open(m: dict) -> dict:
     open_ = (
         0 if m["status"] == MilestoneStatus.PAID.value else max(m["amount_minor"] - int(m.get("paid_minor") or 0), 0)
     )
-    return {**m, "open_minor": open_, "weighted_open_minor": open_ * int(m.get("weight") or 0) // 100}
+    unpaid = m["status"] != MilestoneStatus.PAID.value
+    return {**m, "unpaid": unpaid, "open_minor": open_, "weighted_open_minor": open_ * int(m.get("weight") or 0) // 100}
 
 
 # ---- overdue (the scheduler's rule) --------------------------------------------------------------

@@ -387,7 +387,7 @@ async def take_snapshot(
         "milestones",
         ["due_month", "deal_status"],
         sums=["open_minor", "weighted_open_minor"],
-        flt=all_of({"currency": currency}, {"status": {"$in": list(P.UNPAID)}}, flt_ms),
+        flt=all_of({"currency": currency}, {"unpaid": True}, flt_ms),
     )
     body = F.snapshot_body(currency, now, booking_rows, cash_rows)
     return await store.mutate("forecast_snapshots", body["id"], lambda d: {**body}, create=True)
@@ -515,7 +515,7 @@ class SalesQuery:
     async def cash_curve(self, info: Info, currency: str, period: Period = Period.MONTH) -> list[CashBucket] | None:
         c = info.context
         cur = _cur(c, currency)
-        flt = all_of({"currency": cur}, {"status": {"$in": list(P.UNPAID)}})
+        flt = all_of({"currency": cur}, {"unpaid": True})
         rows = await c.store.group(
             "milestones",
             ["due_month", "deal_status"],

@@ -29,9 +29,35 @@ class DealsService(Service):
         "deals": [
             *([(key, 1), ("created_at", -1)] for key in ("company_id", "contact_id", "partner_id", "owner")),
             [("status", 1), ("currency", 1)],
+            # forecastByPeriod and snapshots: a covering index (SQLite answers the group from the index alone)
+            [
+                (f, 1)
+                for f in (
+                    "status",
+                    "currency",
+                    "close_month",
+                    "forecast_category",
+                    "amount_minor",
+                    "weighted_minor",
+                    "_deleted",
+                )
+            ],
         ],
         "estimates": [[("deal_id", 1), ("revision", -1)], [("company_id", 1), ("created_at", -1)]],
         "milestones": [
+            # cashCurve and snapshots: covering, as above
+            [
+                (f, 1)
+                for f in (
+                    "currency",
+                    "unpaid",
+                    "due_month",
+                    "deal_status",
+                    "open_minor",
+                    "weighted_open_minor",
+                    "_deleted",
+                )
+            ],
             [("deal_id", 1), ("due_date", 1)],
             [("status", 1), ("due_date", 1)],
             [("company_id", 1), ("status", 1)],
