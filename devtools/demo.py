@@ -356,4 +356,7 @@ async def seed(url: str, settle, mint) -> dict[str, str]:
             )
             ids[f"{partner}_deal"] = p["deal"]["id"]
         await settle()
+        await __import__("devtools.demo_marketing", fromlist=["seed_marketing"]).seed_marketing(
+            c, url, ids, mint, settle
+        )
     return ids
