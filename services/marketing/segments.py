@@ -193,14 +193,46 @@ class Resolved:
 
 
 def is_member(seg: Resolved, profile: dict, now: dt.datetime) -> bool:
-    cid = profile["id"]
-    if cid in seg.exclude_ids or any(is_member(s, profile, now) for s in seg.excludes):
-        return False
-    return (
-        cid in seg.include_ids
-        or rules_match(seg.definition, profile, now)
-        or any(is_member(s, profile, now) for s in seg.includes)
-    )
+    return member_test(seg, now)(profile)
+
+
+def _condition_test(c: dict, now: dt.datetime):
+    """`condition_matches` for one condition, with its values normalised once (for many profiles)."""
+    f, op = Field(c["field"]), Op(c["op"])
+    if f in _KEYED and op in (Op.IN, Op.NOT_IN):
+        fld, norm = _KEYED[f]
+        wanted = frozenset(norm(v) for v in c["values"])
+        if op is Op.IN:
+            return lambda p: p.get(fld) in wanted
+        return lambda p: p.get(fld) not in wanted
+    if f is Field.LAST_ACTIVITY_AT and op in (Op.BEFORE, Op.AFTER):
+        t = _threshold(c, now)
+        if op is Op.BEFORE:
+            return lambda p: p.get("last_activity_at") is None or p["last_activity_at"] < t
+        return lambda p: p.get("last_activity_at") is not None and p["last_activity_at"] >= t
+    return lambda p: condition_matches(c, p, now)
+
+
+def member_test(seg: Resolved, now: dt.datetime):
+    """The membership rule of a resolved segment as one function of a profile (is_member, with
+    everything that does not depend on the profile worked out once)."""
+    conds = [_condition_test(c, now) for c in seg.definition.get("conditions") or []]
+    every = seg.definition.get("match", "all") == "all"
+    includes = [member_test(s, now) for s in seg.includes]
+    excludes = [member_test(s, now) for s in seg.excludes]
+
+    def rules(p: dict) -> bool:
+        if not conds:
+            return False
+        return all(t(p) for t in conds) if every else any(t(p) for t in conds)
+
+    def test(p: dict) -> bool:
+        cid = p["id"]
+        if cid in seg.exclude_ids or any(t(p) for t in excludes):
+            return False
+        return cid in seg.include_ids or rules(p) or any(t(p) for t in includes)
+
+    return test
 
 
 # ---- as a store filter -------------------------------------------------------------------------
