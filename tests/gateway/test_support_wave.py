@@ -544,3 +544,56 @@ async def test_partners_see_their_clients_tickets_only_when_enabled(crm, gw, as_
         assert (await partner.body("{ supportReport { tickets } }"))["data"]["supportReport"] is None
     finally:
         svc.partner_support = frozenset()
+
+
+# ---- 3b. queues and assignment ------------------------------------------------------------------------
+async def test_round_robin_honours_availability_and_reassignment_needs_a_reason(crm, gw):
+    tag = uuid.uuid4().hex[:6]
+    agent = "mutation($i: SaveSupportAgentInput!) { saveSupportAgent(input: $i) { agent { id version } errors { message } } }"
+    made = {}
+    for name, available in (("a", True), ("b", False), ("c", True)):
+        made[name] = (
+            await mutate(
+                gw,
+                agent,
+                {"id": f"agent.{name}.{tag}", "name": name.upper(), "available": available},
+                "saveSupportAgent",
+            )
+        )["agent"]
+    members = [made[n]["id"] for n in "abc"]
+    queue = (
+        await mutate(
+            gw,
+            "mutation($i: SaveSupportQueueInput!) { saveSupportQueue(input: $i) { queue { id } errors { message } } }",
+            {"name": f"Models {tag}", "discipline": "bim", "members": members},
+            "saveSupportQueue",
+        )
+    )["queue"]["id"]
+    company, _ = await new_client_company(crm, gw, f"Queue {tag}")
+    assigned = []
+    for i in range(4):
+        t = (await mutate(gw, OPEN, {"companyId": company, "subject": f"Q{i}", "queueId": queue}, "openTicket"))[
+            "ticket"
+        ]
+        q = "query($id: ID!) { ticket(id: $id) { id version assignee queueId } }"
+        assigned.append((await gw.ok(q, {"id": t["id"]}))["ticket"])
+    # b is unavailable: a, c, a, c
+    assert [t["assignee"] for t in assigned] == [members[0], members[2], members[0], members[2]]
+    assign = """mutation($i: AssignTicketInput!) { assignTicket(input: $i) {
+      ticket { id version assignee assignments { agent by reason } } errors { code message field } } }"""
+    t = assigned[0]
+    refused = await gw.ok(assign, {"i": {"id": t["id"], "expectedVersion": t["version"], "agent": members[2]}})
+    assert refused["assignTicket"]["errors"][0]["field"] == ["input", "reason"]
+    done = (
+        await mutate(
+            gw,
+            assign,
+            {"id": t["id"], "expectedVersion": t["version"], "agent": members[2], "reason": "a is on leave"},
+            "assignTicket",
+        )
+    )["ticket"]
+    assert done["assignee"] == members[2]
+    assert [(a["agent"], a["reason"]) for a in done["assignments"]] == [
+        (members[0], "queue assignment"),
+        (members[2], "a is on leave"),
+    ]
