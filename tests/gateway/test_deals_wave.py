@@ -19,7 +19,6 @@ from tests.gateway.conftest import eventually
 
 COMPANY = "mutation($i: CreateCompanyInput!) { createCompany(input: $i) { company { id } errors { code } } }"
 CONTACT = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } errors { code } } }"
-PRODUCT = "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { id } errors { code message } } }"
 PRICE_LIST = """mutation($i: CreatePriceListInput!) { createPriceList(input: $i) {
   priceList { id version currency rates { discipline rate { amount } costRate { amount } } } errors { code message field } } }"""
 DEAL = """mutation($i: CreateDealInput!) { createDeal(input: $i) {
@@ -71,11 +70,10 @@ async def new_deal(client, variables: dict) -> dict:
 
 
 async def products_and_price_list(gw, currency: str = "EUR", tier: str | None = None) -> tuple[str, str]:
+    # the demo's catalogue product (new products would change what other tests count in the catalogue)
     sku = f"SURVEY-{uuid.uuid4().hex[:6]}".upper()
-    d = await gw.ok(
-        PRODUCT, {"i": {"sku": sku, "name": "Site survey and brief", "listPrice": "4800", "currency": currency}}
-    )
-    product = d["createProduct"]["product"]["id"]
+    d = await gw.ok("{ products(first: 50) { edges { node { id sku } } } }")
+    product = next(e["node"]["id"] for e in d["products"]["edges"] if e["node"]["sku"] == "SURVEY")
     d = await gw.ok(
         PRICE_LIST,
         {
@@ -830,9 +828,10 @@ async def test_pipelines_admin(gw, as_role):
         {"id": "lost", "name": "Lost", "probability": 0, "kind": "lost"},
     ]
     q = "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id stages { id position } } errors { code field } } }"
-    d = await gw.ok(q, {"i": {"id": pid, "name": "Small works", "stages": stages[:2]}})
+    # named to sort after the demo pipeline: other tests read `pipelines[0]`
+    d = await gw.ok(q, {"i": {"id": pid, "name": "Workshop fit-outs", "stages": stages[:2]}})
     assert d["createPipeline"]["errors"][0]["code"] == "INVALID"  # no won / lost stage
-    d = await gw.ok(q, {"i": {"id": pid, "name": "Small works", "stages": stages}})
+    d = await gw.ok(q, {"i": {"id": pid, "name": "Workshop fit-outs", "stages": stages}})
     assert [s["id"] for s in d["createPipeline"]["pipeline"]["stages"]] == ["lead", "offer", "won", "lost"]
     body = await as_role("sales", "sales.anna").body(q, {"i": {"id": "x", "name": "x", "stages": stages}})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
