@@ -26,13 +26,26 @@ class Crm:
     subgraphs: dict[str, str]
     settings: Settings
     headers: dict[str, str]
+    pid: int = 0
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds of the services' process and of the gateway (its child)."""
+        import psutil
+
+        from bench.deployed import cpu_seconds
+
+        me = psutil.Process(self.pid)
+        gateway = [p for p in me.children() if "node" in p.name() or "hive" in " ".join(p.cmdline())]
+        total = cpu_seconds(me)
+        gw = sum(cpu_seconds(p) for p in gateway)
+        return {"services (one process)": total - gw, "gateway": gw}
 
     def token(self, role: str, sub: str, **claims) -> str:
         return auth.mint(self.settings, role=role, sub=sub, **claims)
 
 
 @contextlib.contextmanager
-def running_crm(extra_env: dict | None = None) -> Iterator[Crm]:
+def running_crm(extra_env: dict | None = None, *, mongo: str | None = None) -> Iterator[Crm]:
     data = tempfile.mkdtemp(prefix="turnkey-bench-")
     ports = {n: free_port() for n in NAMES}
     gport = free_port()
@@ -47,6 +60,11 @@ def running_crm(extra_env: dict | None = None) -> Iterator[Crm]:
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **(extra_env or {}),
     }
+    if mongo:
+        env["MONGODB_URL"] = mongo
+        env["TURNKEY_DB_PREFIX"] = f"bench{os.getpid()}"
+    else:
+        env.pop("MONGODB_URL", None)
     if os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
     proc = subprocess.Popen(
@@ -66,6 +84,7 @@ def running_crm(extra_env: dict | None = None) -> Iterator[Crm]:
             subgraphs={n: f"http://127.0.0.1:{p}/graphql" for n, p in ports.items()},
             settings=settings,
             headers={"authorization": "Bearer " + auth.mint(settings, role="admin", sub="bench")},
+            pid=proc.pid,
         )
     finally:
         proc.terminate()

@@ -19,6 +19,9 @@
 //                          unset: none outside development, any in development
 //   TURNKEY_RATE_LIMIT, TURNKEY_PORTAL_RATE_LIMIT, TURNKEY_RATE_WINDOW_SECONDS   rate limits
 //   TURNKEY_PERSISTED_DOCUMENTS, TURNKEY_PORTAL_PERSISTED_ONLY             persisted documents
+//   TURNKEY_GATEWAY_PLANNER  "rust" plans with @graphql-hive/router-runtime (the Rust query
+//                          planner, a prebuilt Node addon); unset: the JavaScript planner
+//                          (docs/performance.md compares them)
 // Any invalid value makes the gateway refuse to start, with one line per problem.
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,6 +34,10 @@ import {
 import { GraphQLError, Kind, getNamedType, getNullableType, isListType, parse } from 'graphql';
 
 const env = process.env;
+// Loaded only when chosen, so the default gateway never depends on the prebuilt addon.
+const rustPlanner = env.TURNKEY_GATEWAY_PLANNER === 'rust'
+  ? (await import('@graphql-hive/router-runtime')).unifiedGraphHandler
+  : undefined;
 const here = dirname(fileURLToPath(import.meta.url));
 
 // Nothing leaves this machine but requests to the subgraphs (and, with TURNKEY_JWKS_URL, to the
@@ -767,6 +774,7 @@ function useVaryOrigin() {
 
 // ------------------------------------------------------------------------------------ config
 export const gatewayConfig = defineConfig({
+  ...(rustPlanner ? { unifiedGraphHandler: rustPlanner } : {}),
   graphiql: development,
   cors: corsConfig(),
   logging: env.LOG_LEVEL || 'warn',

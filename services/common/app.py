@@ -11,6 +11,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import orjson
 from cross_web import HTTPException
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -38,6 +39,14 @@ class _GraphQLApp(GraphQL):
     def __init__(self, service: Service, schema, **kw):
         super().__init__(schema, **kw)
         self.service = service
+
+    def encode_json(self, data: object) -> bytes | str:
+        """Responses with orjson (several times faster than the standard library's encoder); the
+        standard encoder for what orjson refuses (an integer beyond 64 bits, a non-string key)."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     async def get_context(self, request, response) -> Context:
         # the endpoint verified the token before the request reached strawberry

@@ -3,6 +3,7 @@ per-request DataLoaders, scoped lookups and the audit record of a change."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,10 +14,11 @@ from .audit import audit_event, diff
 from .auth import Principal
 from .authz import ALL_ROWS, matches, narrow
 from .envelope import Envelope
-from .errors import ErrorCode, InputError, NotFoundError
-from .graphql import Connection, paginate
+from .errors import ErrorCode, InputError, InvalidFilterError, NotFoundError, PublicError
+from .graphql import Connection, page_size, paginate, to_connection
 from .settings import Settings
 from .store import Store
+from .values import all_of
 
 if TYPE_CHECKING:
     from .service import Service
@@ -103,6 +105,38 @@ class Context:
     ) -> Connection[T]:
         """One page of `coll` matching `flt` within the principal's scope (the total too)."""
         return await paginate(self.store, coll, self.scoped(coll, flt), sort, first, after, convert)
+
+    async def page_of(
+        self,
+        coll: str,
+        key: str,
+        parent: str,
+        flt: dict | None,
+        sort: list,
+        first: int | None,
+        after: str | None,
+        convert: Callable[[dict], T],
+    ) -> Connection[T]:
+        """`page(coll, {key: parent} AND flt, ...)` for a field of an entity (a company's deals):
+        the first pages of all the entities of a request (an `_entities` batch, a list page) are
+        read together, one query and one grouped count for all (Store.first_pages); a later
+        page (`after`) is read on its own."""
+        if after:
+            return await self.page(coll, all_of({key: parent}, flt), sort, first, after, convert)
+        size = page_size(first)
+        name = f"pages:{coll}:{key}:{size}:{json.dumps([flt, sort], sort_keys=True, default=str)}"
+        store, scoped = self.store, self.scoped(coll, flt)
+
+        async def load(parents: list[str]) -> list[Connection[T]]:
+            try:
+                pages = await store.first_pages(coll, key, parents, scoped, sort=sort, first=size)
+            except InvalidFilterError as exc:
+                raise PublicError(f"invalid cursor or filter: {exc}") from None
+            rows = await store.group(coll, [key], flt=all_of({key: {"$in": parents}}, scoped))
+            totals = {str(r["key"][key]): r["count"] for r in rows}
+            return [to_connection(pages[p], convert, totals.get(p, 0)) for p in parents]
+
+        return await self.loader(name, lambda: DataLoader(load_fn=load)).load(str(parent))
 
     async def create(self, coll: str, entity: str, body: dict, events: Sequence[Envelope] = ()) -> dict:
         """Insert `body` with its events and its audit record, in one write."""

@@ -34,6 +34,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -89,9 +90,38 @@ def measure(
 ) -> Measure | None:
     """The measures of the operation that would run (None when there is no single operation to
     run: validation then answers)."""
+    return measure_reading(schema, document, operation_name, variables)[0]
+
+
+def variables_key(names: frozenset[str], variables: dict[str, Any] | None) -> tuple:
+    """What of `variables` a measure depends on, given the variable `names` it read: the value of
+    an integer (a page size), the length of a list (representations), or that the default applied. Two
+    requests of one document with the same key have the same measure."""
+    variables = variables or {}
+    key = []
+    for name in sorted(names):
+        if name not in variables:
+            key.append((name, "default"))
+            continue
+        value = variables[name]
+        if isinstance(value, list):  # representations: only their number counts
+            key.append((name, "list", len(value)))
+        else:
+            key.append((name, value if isinstance(value, int) and not isinstance(value, bool) else None))
+    return tuple(key)
+
+
+def measure_reading(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: dict[str, Any] | None = None,
+) -> tuple[Measure | None, frozenset[str]]:
+    """`measure`, and the names of the variables it read (see `variables_key`)."""
     op = _operation(document, operation_name)
     if op is None:
-        return None
+        return None, frozenset()
+    read: set[str] = set()
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     variables = variables or {}
     defaults = {v.variable.name.value: v.default_value for v in op.variable_definitions or ()}
@@ -101,6 +131,7 @@ def measure(
     def int_value(node: Any) -> int | None:
         if isinstance(node, VariableNode):
             name = node.name.value
+            read.add(name)
             value = variables.get(name) if name in variables else int_value(defaults.get(name))
             return value if isinstance(value, int) and not isinstance(value, bool) else None
         return int(node.value) if isinstance(node, IntValueNode) else None
@@ -131,6 +162,18 @@ def measure(
                 total += sizes[name]
         return total
 
+    def representations(node: FieldNode) -> int:
+        """How many representations `_entities` gets: the list's length, whatever the variable
+        holding it is called (the gateway calls it `$representations`)."""
+        given = next((a.value for a in node.arguments or () if a.name.value == "representations"), None)
+        if isinstance(given, ListValueNode):
+            return len(given.values)
+        if isinstance(given, VariableNode):
+            read.add(given.name.value)
+            reps = variables.get(given.name.value)
+            return len(reps) if isinstance(reps, list) else UNSLICED_LIST
+        return UNSLICED_LIST
+
     def page_of(node: FieldNode, field: Any) -> int | None:
         page = None
         for arg in ("first", "last"):
@@ -150,8 +193,7 @@ def measure(
                 if field is None:
                     continue
                 if name == "_entities":
-                    reps = variables.get("representations")
-                    count = len(reps) if isinstance(reps, list) else UNSLICED_LIST
+                    count = representations(sel)
                 elif is_list_type(get_nullable_type(field.type)):
                     count = list_size if list_size is not None else UNSLICED_LIST
                 else:
@@ -172,11 +214,12 @@ def measure(
 
     s = size(op.selection_set) + Size(directives=len(op.directives or ()))
     root = schema.get_root_type(op.operation)
+    c = cost(op.selection_set, root, None)
     return Measure(
         fields=s.fields,
         depth=s.depth,
         aliases=s.aliases,
         directives=s.directives,
         duplicates=s.duplicates,
-        cost=cost(op.selection_set, root, None),
-    )
+        cost=c,
+    ), frozenset(read)

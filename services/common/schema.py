@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import strawberry
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, ValidationRule
+from graphql import DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.types import Info
 
 from .authz import check_rules
 from .errors import InputError, PublicError
-from .limits import measure
+from .limits import Measure, measure, measure_reading, variables_key
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,104 @@ def mask_errors() -> MaskErrors:
     return MaskErrors(should_mask_error=_should_mask, error_message=MASKED)
 
 
+class DocumentCache:
+    """What depends only on a document, computed once per distinct document text and schema: the
+    parsed document, its measures (services/common/limits.py; keyed further by the few variable
+    values a measure reads: page sizes, the number of representations) and which sets of
+    validation rules it passed. An LRU bounded in entries and in the total length of the texts it
+    keeps, so a flood of distinct documents cannot grow memory without bound; a document longer
+    than `max_doc_chars` is never kept. Failed validations are not kept (their errors are
+    rewritten per request), nor are refusals of the limits short-circuited: the limits are
+    checked on every request against the (cached) measure and the request's settings."""
+
+    MEASURES_PER_DOCUMENT = 32
+
+    def __init__(self, max_entries: int = 512, max_chars: int = 2_000_000, max_doc_chars: int = 64_000):
+        self.max_entries, self.max_chars, self.max_doc_chars = max_entries, max_chars, max_doc_chars
+        self._entries: OrderedDict[str, _Cached] = OrderedDict()
+        self.chars = 0
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, query: str | None) -> _Cached | None:
+        entry = self._entries.get(query) if query else None
+        if entry is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(query)
+        self.hits += 1
+        return entry
+
+    def put(self, query: str, document: DocumentNode) -> _Cached | None:
+        if len(query) > self.max_doc_chars:
+            return None
+        entry = self._entries.get(query)
+        if entry is None:
+            entry = self._entries[query] = _Cached(document)
+            self.chars += len(query)
+            while len(self._entries) > self.max_entries or self.chars > self.max_chars:
+                old, _ = self._entries.popitem(last=False)
+                self.chars -= len(old)
+        return entry
+
+
+class _Cached:
+    __slots__ = ("document", "measures", "reads", "valid")
+
+    def __init__(self, document: DocumentNode):
+        self.document = document
+        self.reads: dict[str | None, frozenset[str]] = {}  # operation name -> variables its measure reads
+        self.measures: OrderedDict[tuple, Measure | None] = OrderedDict()
+        self.valid: set[tuple] = set()  # validation-rule tuples the document passed
+
+    def measure(self, schema, operation_name: str | None, variables: dict | None) -> Measure | None:
+        reads = self.reads.get(operation_name)
+        key = (operation_name, variables_key(reads, variables)) if reads is not None else None
+        if key is not None and key in self.measures:
+            return self.measures[key]
+        m, reads = measure_reading(schema, self.document, operation_name, variables)
+        self.reads[operation_name] = reads
+        self.measures[(operation_name, variables_key(reads, variables))] = m
+        while len(self.measures) > DocumentCache.MEASURES_PER_DOCUMENT:
+            self.measures.popitem(last=False)
+        return m
+
+
 class DocumentLimits(SchemaExtension):
     """Refuses a document whose expanded size, depth, aliases or estimated cost is over this
     subgraph's limits (services/common/limits.py), before graphql-core validates it: the measure is
-    linear in the document, while validating a fragment bomb is not."""
+    linear in the document, while validating a fragment bomb is not.
 
-    def __init__(self, *, settings: Settings):
+    With a `DocumentCache` (one per schema), a document seen before is neither parsed, measured
+    nor validated again: its parsed form, measure and successful validation are reused, and the
+    limits are checked against the measure on every request."""
+
+    def __init__(self, *, settings: Settings, cache: DocumentCache | None = None):
         self.settings = settings
+        self.cache = cache
+        self._entry: _Cached | None = None
+
+    def on_parse(self):
+        ec = self.execution_context
+        if self.cache is not None and ec.graphql_document is None:
+            self._entry = self.cache.get(ec.query)
+            if self._entry is not None:
+                ec.graphql_document = self._entry.document
+        yield
+        if self.cache is not None and self._entry is None and ec.graphql_document is not None and ec.query:
+            self._entry = self.cache.put(ec.query, ec.graphql_document)
 
     def on_validate(self):
         ec = self.execution_context
+        entry = self._entry if self._entry is not None and self._entry.document is ec.graphql_document else None
+        rules = None
         if ec.graphql_document is not None and ec.pre_execution_errors is None:
-            m = measure(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables)
+            if entry is not None:
+                m = entry.measure(ec.schema._schema, ec.operation_name, ec.variables)
+            else:
+                m = measure(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables)
             problem = m and self.problem(m, getattr(ec.context, "settings", None) or self.settings)
             if problem:
                 code = (
@@ -64,7 +151,14 @@ class DocumentLimits(SchemaExtension):
                     else "GRAPHQL_VALIDATION_FAILED"
                 )
                 ec.pre_execution_errors = [GraphQLError(f"Document refused: {problem}", extensions={"code": code})]
+            elif entry is not None:
+                rules = tuple(ec.validation_rules)
+                if rules in entry.valid:
+                    ec.pre_execution_errors = []  # validated before with these rules: graphql-core skips it
+                    rules = None
         yield
+        if rules is not None and ec.pre_execution_errors == []:
+            entry.valid.add(rules)
 
     @staticmethod
     def problem(m, s: Settings) -> str | None:
@@ -147,6 +241,7 @@ def build_schema(
 ) -> strawberry.federation.Schema:
     """A subgraph schema with its limits; refuses a schema where a field lacks a role rule."""
     s = settings or Settings(service="schema")
+    cache = DocumentCache()
     schema = _Schema(
         query=query,
         mutation=mutation,
@@ -155,10 +250,11 @@ def build_schema(
         extensions=[
             mask_errors,
             lambda: MaxTokensLimiter(max_token_count=s.max_tokens),
-            lambda: DocumentLimits(settings=s),
+            lambda: DocumentLimits(settings=s, cache=cache),
             PortalIntrospectionGuard,
             NoSuggestions,
         ],
     )
     check_rules(schema)
+    schema.document_cache = cache
     return schema

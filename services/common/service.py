@@ -191,4 +191,6 @@ def run(service_cls: type[Service]) -> None:
         port=service.settings.port,
         log_level=service.settings.log_level.lower(),
         lifespan="on",
+        loop="uvloop",  # libuv's event loop and the httptools parser: less CPU per request
+        http="httptools",
     )

@@ -243,15 +243,25 @@ def account_health(doc: dict | None, overdue: Any = None, critical_days: int = 3
     )
 
 
+KEEP_RESOLVED = 100  # resolved tickets a health document remembers (to ignore their late older events)
+
+
 def apply_ticket(doc: dict | None, ticket_id: str, data: Mapping[str, Any], occurred_at: str) -> dict | None:
     """Fold one `support.ticket.*` event into a company's health document: the ticket's priority
-    and whether it is open. None (no change) for an event older than the one already applied."""
+    and whether it is open. None (no change) for an event older than the one already applied.
+    The document is bounded: every open ticket, and only the KEEP_RESOLVED most recently resolved
+    ones, so an event costs the same for a client with 100,000 past tickets as for one with 10."""
     status = "resolved" if data["status"] in ("resolved", "closed") else "open"
     tickets = dict((doc or {}).get("tickets") or {})
     known = tickets.get(ticket_id)
     if known and known["at"] > occurred_at:
         return None  # an older event arriving late
     tickets[ticket_id] = {"priority": data.get("priority"), "status": status, "at": occurred_at}
+    resolved = [t for t, v in tickets.items() if v["status"] == "resolved"]
+    if len(resolved) > KEEP_RESOLVED:
+        resolved.sort(key=lambda t: tickets[t]["at"])
+        for t in resolved[: len(resolved) - KEEP_RESOLVED]:
+            del tickets[t]
     return {"tickets": tickets}
 
 

@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from services.common.authz import PARTNER, SALES, STAFF, allow
 from services.common.graphql import Connection, EntityRef, FromDoc, Money
-from services.common.values import all_of
 
 from . import domain
 from .policy import DEAL_READERS
@@ -82,8 +81,8 @@ def deals_of(key: str, description: str | None = None):
     async def deals(
         self, info: Info, first: int | None = None, after: str | None = None, status: DealStatus | None = None
     ) -> Connection[Deal] | None:
-        flt = all_of({key: str(self.id)}, {"status": status.value} if status else None)
-        return await info.context.page("deals", flt, DEAL_SORT, first, after, Deal.from_doc)
+        flt = {"status": status.value} if status else None  # the pages of a request's entities in one query
+        return await info.context.page_of("deals", key, str(self.id), flt, DEAL_SORT, first, after, Deal.from_doc)
 
     return strawberry.field(
         resolver=deals, description=description, extensions=allow(DEAL_READERS, scoped={SALES, PARTNER})

@@ -306,8 +306,10 @@ class _TicketsOf:
     async def _tickets(
         self, info: Info, first: int | None, after: str | None, status: TicketStatus | None
     ) -> Connection[Ticket]:
-        flt = all_of({self.key: str(self.id)}, {"status": status.value} if status else None)
-        return await info.context.page("tickets", flt, TICKET_SORT, first, after, Ticket.from_doc)
+        flt = {"status": status.value} if status else None  # the pages of a request's entities in one query
+        return await info.context.page_of(
+            "tickets", self.key, str(self.id), flt, TICKET_SORT, first, after, Ticket.from_doc
+        )
 
     async def _open_count(self, info: Info) -> int:
         """Open tickets per company (or contact): one grouped query per request (DataLoader)."""

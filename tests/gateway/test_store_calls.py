@@ -9,18 +9,20 @@ from collections import Counter
 
 from devtools.demo import QUERY_360
 
-READS = ("get", "get_many", "find", "find_all", "count", "group")
+READS = ("get", "get_many", "find", "find_all", "first_pages", "count", "group")
 
 # What the query costs in each subgraph: contacts finds the company, its contacts and its
 # timeline (with totals); deals loads the company's deals, their pipeline and the health row, and
 # finds the company's overdue payment milestones (one batched find, issue #11);
 # marketing pages each contact's campaigns and loads their campaigns and revenue in one batch
-# each; support pages the company's tickets and counts open ones in one group.
+# each; support pages the company's tickets and counts open ones in one group. A company's
+# deals and tickets are first pages of all the request's companies at once (Context.page_of:
+# `first_pages` and a grouped total).
 EXPECTED = {
     "contacts": {"find": 3, "count": 3},
-    "deals": {"find": 2, "count": 1, "get_many": 2},
+    "deals": {"first_pages": 1, "group": 1, "find": 1, "get_many": 2},
     "marketing": {"find": 2, "count": 2, "get_many": 1, "group": 1},
-    "support": {"find": 1, "count": 1, "group": 1},
+    "support": {"first_pages": 1, "group": 2},
 }
 
 
@@ -64,3 +66,57 @@ async def test_the_360_query_makes_a_fixed_number_of_store_calls(crm, gw):
     got = {name: dict(c) for name, c in counts.items()}
     print("store calls per subgraph:", got)
     assert got == EXPECTED
+
+
+# ---- regression guard: store calls and subgraph fetches per query shape -----------------------
+LIST_PAGE = """{ companies(first: 50) { edges { node {
+    id name health { level warnings openCriticalTickets } openTicketCount
+    deals(first: 5) { edges { node { id title status } } }
+    tickets(first: 5) { edges { node { id subject status } } } } } } }"""
+
+# subgraph fetches the gateway makes for each shape (one per subgraph and level of the plan)
+FETCHES = {
+    "360": {"contacts": 1, "deals": 1, "marketing": 1, "support": 1},
+    "list": {"contacts": 1, "deals": 1, "support": 1},
+}
+# store calls that still grow with the companies on a list page: (calls for 1, calls for all)
+LIST_PAGE_GROWTH: dict = {}
+
+
+def requests_of(svc) -> float:
+    return sum(s.value for m in svc.requests.collect() for s in m.samples if s.name.endswith("_total"))
+
+
+async def shape_cost(crm, gw, query: str):
+    await gw.ok(query)
+    await crm.settle()
+    before = {n: requests_of(svc) for n, svc in crm.services.items()}
+    with counting(crm.services) as counts:
+        data = await gw.ok(query)
+    fetched = {n: int(requests_of(svc) - before[n]) for n, svc in crm.services.items()}
+    return data, {n: dict(c) for n, c in counts.items() if c}, {n: f for n, f in fetched.items() if f}
+
+
+async def test_the_360_query_makes_a_fixed_number_of_subgraph_fetches(crm, gw):
+    _, _, fetched = await shape_cost(crm, gw, QUERY_360)
+    print("subgraph fetches:", fetched)
+    assert fetched == FETCHES["360"]
+
+
+async def test_the_list_page_store_calls_do_not_grow_with_the_page(crm, gw):
+    """The list page (every company with health, open ticket count, first deals and tickets): the
+    fetches and store calls of a page of all the demo's companies, pinned. Store calls per
+    subgraph must not grow with the number of companies on the page: compare a page of 1."""
+    data, calls, fetched = await shape_cost(crm, gw, LIST_PAGE)
+    n = len(data["companies"]["edges"])
+    assert n >= 5, "the demo has several companies"
+    print(f"list page of {n}: store calls {calls}, fetches {fetched}")
+    assert fetched == FETCHES["list"]
+    _, calls_one, _ = await shape_cost(crm, gw, LIST_PAGE.replace("first: 50", "first: 1"))
+    print(f"list page of 1: store calls {calls_one}")
+    grown = {
+        svc: {m: (calls_one.get(svc, {}).get(m, 0), k) for m, k in c.items() if k > calls_one.get(svc, {}).get(m, 0)}
+        for svc, c in calls.items()
+    }
+    grown = {s: g for s, g in grown.items() if g}
+    assert grown == LIST_PAGE_GROWTH, f"store calls growing with the page (1 company -> {n}): {grown}"

@@ -325,6 +325,43 @@ class Store(Port):
             clauses.append(keyset_filter(spec, decode_cursor(after, len(spec))))
         query = {"$and": [c for c in clauses if c]}
         rows = await self._find(coll, query, spec, limit + 1)
+        return self._page(rows, limit, spec, after)
+
+    async def first_pages(
+        self, coll: str, key: str, values: Sequence[str], flt: Filter | None = None, *, sort: Sort | None, first: int
+    ) -> dict[str, Page]:
+        """The first page of `flt` for each of `values` of `key` (the deals of each of 50
+        companies), each exactly as `find(coll, {key: value} AND flt, sort=sort, first=first)`
+        would give it, in one query for all of them: the rows of every value in sort order, up to
+        (first + 1) per value in total. A value whose page that shared query could not fill (others
+        took the rows) gets a query of its own."""
+        check_collection(coll)
+        spec = normalize_sort(sort)
+        if first < 0 or first > MAX_PAGE:
+            raise InvalidFilterError(f"page size must be between 0 and {MAX_PAGE}")
+        values = list(dict.fromkeys(str(v) for v in values))
+        if not values:
+            return {}
+        base = normalize_filter(flt)
+        query = {"$and": [c for c in ({key: {"$in": values}}, base, {"_deleted": {"$ne": True}}) if c]}
+        limit = min(MAX_PAGE, len(values) * (first + 1))
+        rows = await self._find(coll, query, spec, limit + 1)
+        everything = len(rows) <= limit
+        groups: dict[str, list[Doc]] = {v: [] for v in values}
+        for r in rows[:limit]:
+            group = groups.get(str(get_path(r, key)))
+            if group is not None:
+                group.append(r)
+        out = {}
+        for v, group in groups.items():
+            if everything or len(group) > first:
+                out[v] = self._page(group, first, spec, None)
+            else:
+                out[v] = await self.find(coll, {"$and": [{key: v}, base]} if base else {key: v}, sort=sort, first=first)
+        return out
+
+    @staticmethod
+    def _page(rows: list[Doc], limit: int, spec: list[tuple[str, int]], after: str | None) -> Page:
         has_next = len(rows) > limit
         rows = rows[:limit]
         cursors = [encode_cursor([get_path(r, f) for f, _ in spec]) for r in rows]

@@ -1,5 +1,10 @@
 """SQLite adapter (aiosqlite): the embedded default. One table per collection holding the JSON
-document; filters, sorts and indexes work on `json_extract` expressions."""
+document; filters, sorts and indexes work on `json_extract` expressions.
+
+Each store operation is one hop to aiosqlite's connection thread: the statement, the fetch, the
+decoding of the rows and the commit run there together (a statement, its fetch and its commit
+as separate aiosqlite calls cost a thread hand-over each, which dominated small queries).
+Documents are encoded and decoded with orjson."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from ..errors import DuplicateKeyError, InvalidFilterError
 from .base import Store
@@ -22,6 +28,46 @@ def _expr(field: str) -> str:
         return "id"
     # field names are validated against FIELD_RE before they get here: no quoting issue
     return f"json_extract(doc, '$.{field}')"
+
+
+def _dumps(doc: Doc) -> str:
+    try:
+        return orjson.dumps(doc).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return json.dumps(doc)
+
+
+def _loads(text: str) -> Doc:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity written by the standard encoder
+        return json.loads(text)
+
+
+# ---- what runs on the connection's thread, one hop per store operation -----------------------------
+def _all_docs(conn: sqlite3.Connection, sql: str, params: tuple) -> list[Doc]:
+    return [_loads(r[0]) for r in conn.execute(sql, params).fetchall()]
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple) -> list[tuple]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _write(conn: sqlite3.Connection, sql: str, params: tuple) -> int:
+    """Run one statement and commit; the rows it changed. An integrity error rolls back."""
+    try:
+        cur = conn.execute(sql, params)
+        conn.commit()
+        return cur.rowcount
+    except sqlite3.IntegrityError:
+        conn.rollback()
+        raise
+
+
+def _script(conn: sqlite3.Connection, statements: list[str]) -> None:
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
 
 
 def _param(value: Any) -> Any:
@@ -89,7 +135,6 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.db = await aiosqlite.connect(self.path)
-        self.db.row_factory = sqlite3.Row
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.execute("PRAGMA busy_timeout=5000")
@@ -103,64 +148,62 @@ class SqliteStore(Store):
             await self.db.close()
             self.db = None
 
+    def _run(self, fn, *args):
+        """`fn(connection, *args)` on aiosqlite's connection thread: one hand-over."""
+        return self.db._execute(fn, self.db._conn, *args)  # aiosqlite's own queueing (pinned 0.22)
+
     async def ping(self) -> bool:
         if self.db is None:
             return False
-        async with self.db.execute("SELECT 1") as cur:
-            return (await cur.fetchone())[0] == 1
+        return (await self._run(_rows, "SELECT 1", ()))[0][0] == 1
 
     async def _table(self, coll: str) -> str:
         check_collection(coll)
         if coll not in self._known:
-            await self.db.execute(
-                f'CREATE TABLE IF NOT EXISTS "{PREFIX}{coll}" '
-                "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
+            await self._run(
+                _script,
+                [
+                    f'CREATE TABLE IF NOT EXISTS "{PREFIX}{coll}" '
+                    "(id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)",
+                    f'CREATE INDEX IF NOT EXISTS "{PREFIX}{coll}__pending" '
+                    f"ON \"{PREFIX}{coll}\" (json_extract(doc, '$._pending'))",
+                ],
             )
-            await self.db.execute(
-                f'CREATE INDEX IF NOT EXISTS "{PREFIX}{coll}__pending" '
-                f"ON \"{PREFIX}{coll}\" (json_extract(doc, '$._pending'))"
-            )
-            await self.db.commit()
             self._known.add(coll)
         return f'"{PREFIX}{coll}"'
 
     async def _insert(self, coll: str, doc: Doc) -> None:
         t = await self._table(coll)
         try:
-            await self.db.execute(
+            await self._run(
+                _write,
                 f"INSERT INTO {t} (id, version, doc) VALUES (?, ?, ?)",
-                (doc["_id"], doc["version"], json.dumps(doc)),
+                (doc["_id"], doc["version"], _dumps(doc)),
             )
-            await self.db.commit()
         except sqlite3.IntegrityError as exc:
-            await self.db.rollback()
             raise DuplicateKeyError(coll, str(exc)) from exc
 
     async def _get(self, coll: str, id: str) -> Doc | None:
         if coll not in self._known:
             return None
-        async with self.db.execute(f'SELECT doc FROM "{PREFIX}{coll}" WHERE id = ?', (id,)) as cur:
-            row = await cur.fetchone()
-        return json.loads(row[0]) if row else None
+        rows = await self._run(_all_docs, f'SELECT doc FROM "{PREFIX}{coll}" WHERE id = ?', (id,))
+        return rows[0] if rows else None
 
     async def _replace(self, coll: str, id: str, expected_version: int, doc: Doc) -> bool:
         t = await self._table(coll)
         try:
-            cur = await self.db.execute(
+            changed = await self._run(
+                _write,
                 f"UPDATE {t} SET version = ?, doc = ? WHERE id = ? AND version = ?",
-                (doc["version"], json.dumps(doc), id, expected_version),
+                (doc["version"], _dumps(doc), id, expected_version),
             )
-            await self.db.commit()
         except sqlite3.IntegrityError as exc:
-            await self.db.rollback()
             raise DuplicateKeyError(coll, str(exc)) from exc
-        return cur.rowcount == 1
+        return changed == 1
 
     async def _delete(self, coll: str, id: str, expected_version: int) -> bool:
         t = await self._table(coll)
-        cur = await self.db.execute(f"DELETE FROM {t} WHERE id = ? AND version = ?", (id, expected_version))
-        await self.db.commit()
-        return cur.rowcount == 1
+        return await self._run(_write, f"DELETE FROM {t} WHERE id = ? AND version = ?", (id, expected_version)) == 1
 
     async def _find(self, coll: str, flt: Filter, sort: list[tuple[str, int]], limit: int) -> list[Doc]:
         if coll not in self._known:
@@ -169,16 +212,15 @@ class SqliteStore(Store):
         where = q.where(flt)
         order = ", ".join(f"{_expr(f)} {'ASC' if d > 0 else 'DESC'}" for f, d in sort) or "id"
         sql = f'SELECT doc FROM "{PREFIX}{coll}" WHERE {where} ORDER BY {order} LIMIT ?'
-        async with self.db.execute(sql, (*q.params, limit)) as cur:
-            return [json.loads(r[0]) async for r in cur]
+        return await self._run(_all_docs, sql, (*q.params, limit))
 
     async def _count(self, coll: str, flt: Filter) -> int:
         if coll not in self._known:
             return 0
         q = _Sql()
         where = q.where(flt)
-        async with self.db.execute(f'SELECT COUNT(*) FROM "{PREFIX}{coll}" WHERE {where}', q.params) as cur:
-            return (await cur.fetchone())[0]
+        rows = await self._run(_rows, f'SELECT COUNT(*) FROM "{PREFIX}{coll}" WHERE {where}', tuple(q.params))
+        return rows[0][0]
 
     async def _group(self, coll: str, flt: Filter, by: list[str], sums: list[str]) -> list[Doc]:
         if coll not in self._known:
@@ -190,24 +232,23 @@ class SqliteStore(Store):
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
         sql = f'SELECT {", ".join(cols)} FROM "{PREFIX}{coll}" WHERE {where}{group}'
         out = []
-        async with self.db.execute(sql, q.params) as cur:
-            async for r in cur:
-                vals = list(r)
-                key = {("id" if b == "_id" else b): vals[i] for i, b in enumerate(by)}
-                n = vals[len(by)]
-                if n == 0 and not by:
-                    continue
-                total = {s: _num(vals[len(by) + 1 + i]) for i, s in enumerate(sums)}
-                out.append({"key": key, "count": n, "sum": total})
+        for r in await self._run(_rows, sql, tuple(q.params)):
+            vals = list(r)
+            key = {("id" if b == "_id" else b): vals[i] for i, b in enumerate(by)}
+            n = vals[len(by)]
+            if n == 0 and not by:
+                continue
+            total = {s: _num(vals[len(by) + 1 + i]) for i, s in enumerate(sums)}
+            out.append({"key": key, "count": n, "sum": total})
         return out
 
     async def _ensure_index(self, coll: str, fields: list[tuple[str, int]], unique: bool, name: str) -> None:
         t = await self._table(coll)
         cols = ", ".join(f"{_expr(f)} {'ASC' if d > 0 else 'DESC'}" for f, d in fields)
-        await self.db.execute(
-            f'CREATE {"UNIQUE " if unique else ""}INDEX IF NOT EXISTS "{PREFIX}{coll}_{name}" ON {t} ({cols})'
+        await self._run(
+            _script,
+            [f'CREATE {"UNIQUE " if unique else ""}INDEX IF NOT EXISTS "{PREFIX}{coll}_{name}" ON {t} ({cols})'],
         )
-        await self.db.commit()
 
     async def collections(self) -> list[str]:
         return sorted(self._known)
