@@ -153,10 +153,12 @@ async def seed_support(client: httpx.AsyncClient, url: str, ids: dict, mint) -> 
         revs[label] = (await call(REVISION, {"deliverableId": d, "label": label, "issuedOn": day}, "issueRevision"))[
             "revision"
         ]["id"]
-    await call(
-        OPEN,
-        {"companyId": ids["nordhaven"], "subject": "Grid line C missing on sheet S-104", "revisionId": revs["B"]},
-        "openTicket",
-        mats,
-    )
+    ids["remark_s104"] = (
+        await call(
+            OPEN,
+            {"companyId": ids["nordhaven"], "subject": "Grid line C missing on sheet S-104", "revisionId": revs["B"]},
+            "openTicket",
+            mats,
+        )
+    )["ticket"]["id"]
     ids["deliverable_hall"] = d

@@ -49,19 +49,28 @@ def counting(services):
             delattr(store, method)  # the class's method again
 
 
+@contextlib.asynccontextmanager
+async def background_paused(crm):
+    """Stop the services' background loops (schedulers, marketing's sender) while counting: their
+    polls are store reads too, but not the query's."""
+    loops = [svc.scheduler for svc in crm.services.values() if getattr(svc, "scheduler", None) is not None]
+    loops += [svc.sender for svc in crm.services.values() if getattr(svc, "sender", None) is not None]
+    running = [loop for loop in loops if loop._task is not None]
+    for loop in running:
+        await loop.stop()
+    try:
+        yield
+    finally:
+        for loop in running:
+            loop.start()
+
+
 async def test_the_360_query_makes_a_fixed_number_of_store_calls(crm, gw):
     await gw.ok(QUERY_360)  # warm: schema and loaders built, replicas settled
     await crm.settle()
-    running = [svc.scheduler for svc in crm.services.values() if svc.scheduler is not None]
-    schedulers = [s for s in running if s._task is not None]
-    for s in schedulers:  # their polls are store reads too, but not the query's
-        await s.stop()
-    try:
+    async with background_paused(crm):
         with counting(crm.services) as counts:
             data = await gw.ok(QUERY_360)
-    finally:
-        for s in schedulers:
-            s.start()
     assert data["companies"]["edges"], "the demo company is there"
     got = {name: dict(c) for name, c in counts.items()}
     print("store calls per subgraph:", got)
@@ -91,8 +100,9 @@ async def shape_cost(crm, gw, query: str):
     await gw.ok(query)
     await crm.settle()
     before = {n: requests_of(svc) for n, svc in crm.services.items()}
-    with counting(crm.services) as counts:
-        data = await gw.ok(query)
+    async with background_paused(crm):
+        with counting(crm.services) as counts:
+            data = await gw.ok(query)
     fetched = {n: int(requests_of(svc) - before[n]) for n, svc in crm.services.items()}
     return data, {n: dict(c) for n, c in counts.items() if c}, {n: f for n, f in fetched.items() if f}
 

@@ -28,13 +28,16 @@ async def test_readme_360_query_works_as_printed(gw):
     c = edge["node"]
     assert c["name"] == "Nordhaven Architects" and c["kind"] == "CLIENT"
     # support
-    assert c["openTicketCount"] == 1
-    assert {t["node"]["subject"] for t in c["tickets"]["edges"]} == {
+    tickets = [t["node"] for t in c["tickets"]["edges"]]
+    assert {
         "BIM model export fails for the structural package",
         "Change of invoice address",
-    }
+        "Grid line C missing on sheet S-104",  # a remark on a drawing revision (demo_support)
+    } <= {t["subject"] for t in tickets}
+    assert c["openTicketCount"] == sum(t["status"] not in ("RESOLVED", "CLOSED") for t in tickets) >= 2
     # deals (health from support's events)
-    assert c["health"] == {"level": "CRITICAL", "warnings": ["1 open critical ticket"], "openCriticalTickets": 1}
+    assert c["health"]["level"] == "CRITICAL" and c["health"]["openCriticalTickets"] == 1
+    assert "1 open critical ticket" in c["health"]["warnings"]
     (deal,) = [d["node"] for d in c["deals"]["edges"]]
     assert deal["status"] == "WON" and deal["amount"] == {"amount": "240000.00", "currency": "EUR"}
     assert deal["stage"] == {"name": "Contract signed", "probability": 100}
