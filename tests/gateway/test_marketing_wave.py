@@ -73,7 +73,9 @@ async def preview_is(gw, definition: dict, n: int):
         assert got == n, got
         return got
 
-    return await eventually(check, timeout=60)
+    return await eventually(
+        check, timeout=300
+    )  # 500 replicas applied by the consumer first: minutes on a slow MongoDB-wire server
 
 
 @pytest.fixture
@@ -242,6 +244,7 @@ def recipients(messages) -> collections.Counter:
     return collections.Counter(str(m["To"]) for m in messages)
 
 
+@pytest.mark.timeout(600)  # 500 recipients on a MongoDB-wire server: a hang guard, not a timing
 async def test_campaign_to_500_skips_20_without_consent_and_survives_a_restart_without_double_copies(
     gw, crm, smtp_server, marketing_mail
 ):
@@ -303,6 +306,7 @@ async def test_campaign_to_500_skips_20_without_consent_and_survives_a_restart_w
     assert str(m["Subject"]).startswith("News for P")
 
 
+@pytest.mark.timeout(600)  # 500 recipients on a MongoDB-wire server: a hang guard, not a timing
 async def test_unsubscribe_from_the_link_then_excluded_from_the_next_send(gw, crm, smtp_server, marketing_mail):
     owner = f"unsub.{tag()}"
     ids = await _people(gw, owner, 3)
