@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
@@ -64,9 +65,16 @@ from .documents import (
 class Store(Port):
     """Async document store with optimistic concurrency and a built-in outbox."""
 
+    # how often the relay scans every collection for pending events, rather than only the ones this
+    # process wrote events to: what another replica left in its outbox when it died is published
+    # within this time (seconds)
+    FULL_OUTBOX_SCAN = 5.0
+
     def __init__(self) -> None:
         self.outbox_signal = asyncio.Event()
         self._internally_indexed: set[str] = set()
+        self._dirty: set[str] = set()  # collections this process wrote events to since they were scanned
+        self._last_full_scan = float("-inf")
 
     # (connect, close and ping: the Port)
     # ---- primitives an adapter implements ---------------------------------------------------
@@ -132,6 +140,7 @@ class Store(Port):
         self._with_events(raw, events)
         await self._insert(coll, raw)
         if raw.get("_pending"):
+            self._dirty.add(coll)
             self.outbox_signal.set()
         return public(raw)
 
@@ -217,6 +226,7 @@ class Store(Port):
             self._with_events(new, evs)
             if await self._replace(coll, raw["_id"], raw["version"], new):
                 if new.get("_pending"):
+                    self._dirty.add(coll)
                     self.outbox_signal.set()
                 return public(new)
             if expected_version is not None:
@@ -274,6 +284,7 @@ class Store(Port):
                 self._with_events(tomb, evs)
                 tomb["_pending"] = True
                 if await self._replace(coll, raw["_id"], raw["version"], tomb):
+                    self._dirty.add(coll)
                     self.outbox_signal.set()
                     return
             if expected_version is not None:
@@ -289,6 +300,7 @@ class Store(Port):
         raw = {"_id": new_id(), "version": 1, "created_at": now_iso(), "updated_at": now_iso(), "_deleted": True}
         self._with_events(raw, evs)
         await self._insert(OUTBOX_COLLECTION, raw)
+        self._dirty.add(OUTBOX_COLLECTION)
         self.outbox_signal.set()
 
     async def find(
@@ -354,12 +366,25 @@ class Store(Port):
 
     # ---- outbox, used by the relay ---------------------------------------------------------
     async def pending_outbox(self, limit: int = 100) -> list[tuple[str, Doc]]:
+        """Documents with events still to publish. Scans the collections this process wrote events
+        to, and every collection once per FULL_OUTBOX_SCAN seconds (another replica's leftovers):
+        one query per collection is what made the relay slow with many collections."""
+        now = time.monotonic()
+        if now - self._last_full_scan >= self.FULL_OUTBOX_SCAN:
+            colls = await self.collections()
+            self._last_full_scan = now
+        else:
+            colls = sorted(self._dirty)
+        self._dirty -= set(colls)
         out: list[tuple[str, Doc]] = []
-        for coll in await self.collections():
+        for coll in colls:
             if len(out) >= limit:
-                break
+                self._dirty.add(coll)  # not scanned this time
+                continue
             await self.ensure_internal_indexes(coll)
             rows = await self._find(coll, {"_pending": True}, [("_id", 1)], limit - len(out))
+            if rows:
+                self._dirty.add(coll)  # look again until a scan finds it empty
             out.extend((coll, r) for r in rows)
         return out
 
