@@ -32,8 +32,10 @@ class Crm:
 
 
 @contextlib.contextmanager
-def running_crm(extra_env: dict | None = None) -> Iterator[Crm]:
-    data = tempfile.mkdtemp(prefix="turnkey-bench-")
+def running_crm(extra_env: dict | None = None, *, data_dir: str | None = None, embedded: bool = False) -> Iterator[Crm]:
+    """`data_dir`: a data dir prepared beforehand (e.g. a store written straight to disk), else a
+    fresh one; `embedded`: ignore AMQP_URL/MONGODB_URL (the data is in the embedded store)."""
+    data = data_dir or tempfile.mkdtemp(prefix="turnkey-bench-")
     ports = {n: free_port() for n in NAMES}
     gport = free_port()
     env = {
@@ -47,7 +49,10 @@ def running_crm(extra_env: dict | None = None) -> Iterator[Crm]:
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **(extra_env or {}),
     }
-    if os.environ.get("AMQP_URL"):
+    if embedded:
+        env.pop("AMQP_URL", None)
+        env.pop("MONGODB_URL", None)
+    elif os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
