@@ -45,8 +45,13 @@ class Crm:
 
 
 @contextlib.contextmanager
-def running_crm(extra_env: dict | None = None, *, mongo: str | None = None) -> Iterator[Crm]:
-    data = tempfile.mkdtemp(prefix="turnkey-bench-")
+def running_crm(
+    extra_env: dict | None = None, *, mongo: str | None = None, data_dir: str | None = None, embedded: bool = False
+) -> Iterator[Crm]:
+    """`mongo`: run on this MongoDB-wire server (own database prefix), else the embedded store;
+    `data_dir`: a data dir prepared beforehand (e.g. a store written straight to disk), else a
+    fresh one; `embedded`: ignore AMQP_URL too (everything in-process)."""
+    data = data_dir or tempfile.mkdtemp(prefix="turnkey-bench-")
     ports = {n: free_port() for n in NAMES}
     gport = free_port()
     env = {
@@ -60,12 +65,14 @@ def running_crm(extra_env: dict | None = None, *, mongo: str | None = None) -> I
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **(extra_env or {}),
     }
-    if mongo:
+    if mongo and not embedded:
         env["MONGODB_URL"] = mongo
         env["TURNKEY_DB_PREFIX"] = f"bench{os.getpid()}"
     else:
         env.pop("MONGODB_URL", None)
-    if os.environ.get("AMQP_URL"):
+    if embedded:
+        env.pop("AMQP_URL", None)
+    elif os.environ.get("AMQP_URL"):
         env["TURNKEY_EXCHANGE"] = f"bench{os.getpid()}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

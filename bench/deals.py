@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime as dt
 import json
-import os
 import random
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from devtools.stack import free_port
-from services.common import auth
+from bench.crm import running_crm
 from services.common.ids import new_id, now_iso
-from services.common.settings import Settings
 from services.deals import domain, planning
 from services.deals.payments import with_open
 
@@ -119,36 +113,6 @@ def generate(path: Path, n: int, seed: int = 11) -> tuple[int, int]:
     return len(deals), len(milestones)
 
 
-def start_crm(data: str) -> tuple[subprocess.Popen, str, dict]:
-    ports = {n: free_port() for n in NAMES}
-    gport = free_port()
-    env = {
-        **os.environ,
-        "TURNKEY_DATA_DIR": data,
-        "TURNKEY_GATEWAY_PORT": str(gport),
-        "TURNKEY_GATEWAY_DEDUP": "false",
-        "TURNKEY_RATE_LIMIT": "0",
-        "TURNKEY_PORTAL_RATE_LIMIT": "0",
-        "LOG_LEVEL": "WARNING",
-        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
-    }
-    env.pop("AMQP_URL", None)
-    env.pop("MONGODB_URL", None)  # the embedded store the data was written to
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    else:
-        raise RuntimeError("the CRM did not start:\n" + "".join(seen[-30:]))
-    settings = dataclasses.replace(Settings.from_env("contacts"), data_dir=Path(data))
-    headers = {"authorization": "Bearer " + auth.mint(settings, role="admin", sub="bench")}
-    return proc, f"http://127.0.0.1:{gport}/graphql", headers
-
-
 async def measure(url: str, headers: dict, name: str, requests: int, concurrency: int) -> None:
     latencies: list[float] = []
     periods = ["MONTH", "QUARTER"]
@@ -185,16 +149,9 @@ async def main(args) -> None:
     print(
         f"generated {n_deals} deals and {n_ms} payment milestones straight into the store in {time.perf_counter() - t:.1f} s"
     )
-    proc, url, headers = start_crm(data)
-    try:
+    with running_crm(data_dir=data, embedded=True) as crm:  # the embedded store the data was written to
         for name in QUERIES:
-            await measure(url, headers, name, args.requests, args.concurrency)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            await measure(crm.gateway, crm.headers, name, args.requests, args.concurrency)
 
 
 if __name__ == "__main__":
