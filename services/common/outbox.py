@@ -25,7 +25,7 @@ from .errors import AlreadyApplied, DuplicateKeyError
 from .store.base import Store
 
 log = logging.getLogger(__name__)
-PROCESSED = "processed_events"
+PROCESSED = "processed_events"  # never carries events: Store.FULL_SCAN_SKIP
 
 
 class OutboxRelay:

@@ -65,15 +65,23 @@ from .documents import (
 class Store(Port):
     """Async document store with optimistic concurrency and a built-in outbox."""
 
-    # how often the relay scans every collection for pending events, rather than only the ones this
-    # process wrote events to: what another replica left in its outbox when it died is published
-    # within this time (seconds)
-    FULL_OUTBOX_SCAN = 5.0
+    # how often the relay scans every collection for pending events, rather than only the documents
+    # this process wrote events to: what another replica left in its outbox when it died is published
+    # within this time (seconds; a restarted process scans at once). Scans are expensive where the server cannot use a
+    # secondary index (FerretDB 1.24 scans the whole collection): a tighter period kept FerretDB busy
+    # scanning every collection of every service.
+    FULL_OUTBOX_SCAN = 30.0
+    # collections that never carry events: the consumers' applied-event marks (outbox.PROCESSED) and
+    # the adapters' own bookkeeping (names starting with "_")
+    FULL_SCAN_SKIP = frozenset({"processed_events"})
 
     def __init__(self) -> None:
         self.outbox_signal = asyncio.Event()
         self._internally_indexed: set[str] = set()
-        self._dirty: set[str] = set()  # collections this process wrote events to since they were scanned
+        # documents this process wrote events to, by collection, since the relay last looked at them
+        self._dirty: dict[str, set[str]] = {}
+        # collections to scan whole on the relay's next pass (a full scan found, or had no room for, more)
+        self._rescan: set[str] = set()
         self._last_full_scan = float("-inf")
 
     # (connect, close and ping: the Port)
@@ -121,6 +129,11 @@ class Store(Port):
             await self.ensure_index(coll, ["_pending"])
             self._internally_indexed.add(coll)
 
+    def _mark(self, coll: str, id: str) -> None:
+        """`coll/id` has events to publish: the relay fetches it by id on its next pass."""
+        self._dirty.setdefault(coll, set()).add(id)
+        self.outbox_signal.set()
+
     def _with_events(self, doc: Doc, events: Iterable[Envelope]) -> Doc:
         evs = [e.to_dict() for e in events]
         if evs:
@@ -140,8 +153,7 @@ class Store(Port):
         self._with_events(raw, events)
         await self._insert(coll, raw)
         if raw.get("_pending"):
-            self._dirty.add(coll)
-            self.outbox_signal.set()
+            self._mark(coll, raw["_id"])
         return public(raw)
 
     async def get(self, coll: str, id: str) -> Doc | None:
@@ -226,8 +238,7 @@ class Store(Port):
             self._with_events(new, evs)
             if await self._replace(coll, raw["_id"], raw["version"], new):
                 if new.get("_pending"):
-                    self._dirty.add(coll)
-                    self.outbox_signal.set()
+                    self._mark(coll, raw["_id"])
                 return public(new)
             if expected_version is not None:
                 fresh = await self._get(coll, str(id))
@@ -284,8 +295,7 @@ class Store(Port):
                 self._with_events(tomb, evs)
                 tomb["_pending"] = True
                 if await self._replace(coll, raw["_id"], raw["version"], tomb):
-                    self._dirty.add(coll)
-                    self.outbox_signal.set()
+                    self._mark(coll, raw["_id"])
                     return
             if expected_version is not None:
                 raise ConflictError(coll, id, expected_version, None)
@@ -300,8 +310,7 @@ class Store(Port):
         raw = {"_id": new_id(), "version": 1, "created_at": now_iso(), "updated_at": now_iso(), "_deleted": True}
         self._with_events(raw, evs)
         await self._insert(OUTBOX_COLLECTION, raw)
-        self._dirty.add(OUTBOX_COLLECTION)
-        self.outbox_signal.set()
+        self._mark(OUTBOX_COLLECTION, raw["_id"])
 
     async def find(
         self,
@@ -403,26 +412,48 @@ class Store(Port):
 
     # ---- outbox, used by the relay ---------------------------------------------------------
     async def pending_outbox(self, limit: int = 100) -> list[tuple[str, Doc]]:
-        """Documents with events still to publish. Scans the collections this process wrote events
-        to, and every collection once per FULL_OUTBOX_SCAN seconds (another replica's leftovers):
-        one query per collection is what made the relay slow with many collections."""
+        """Documents with events still to publish.
+
+        The documents this process wrote events to are fetched by id: a scan for `_pending` reads
+        the whole collection on a server without secondary-index queries (FerretDB 1.24's SQLite
+        backend scans; docs/ferretdb.md), which made every write cost a scan of its collection.
+        Every collection is scanned once per FULL_OUTBOX_SCAN seconds (what another replica left
+        when it died), and scanned again while such a scan keeps finding documents."""
         now = time.monotonic()
+        colls = set(self._rescan)
         if now - self._last_full_scan >= self.FULL_OUTBOX_SCAN:
-            colls = await self.collections()
+            colls |= {c for c in await self.collections() if c not in self.FULL_SCAN_SKIP and not c.startswith("_")}
             self._last_full_scan = now
-        else:
-            colls = sorted(self._dirty)
-        self._dirty -= set(colls)
+        self._rescan -= colls
         out: list[tuple[str, Doc]] = []
-        for coll in colls:
+        seen: set[tuple[str, str]] = set()
+        for coll in sorted(colls):
             if len(out) >= limit:
-                self._dirty.add(coll)  # not scanned this time
+                self._rescan.add(coll)  # not scanned this time
                 continue
             await self.ensure_internal_indexes(coll)
             rows = await self._find(coll, {"_pending": True}, [("_id", 1)], limit - len(out))
             if rows:
-                self._dirty.add(coll)  # look again until a scan finds it empty
-            out.extend((coll, r) for r in rows)
+                self._rescan.add(coll)  # look again until a scan finds it empty
+            for r in rows:
+                seen.add((coll, r["_id"]))
+                out.append((coll, r))
+        for coll in sorted(self._dirty):
+            if len(out) >= limit:
+                break
+            ids = sorted(self._dirty.pop(coll))
+            take, rest = ids[: limit - len(out)], ids[limit - len(out) :]
+            if rest:
+                self._dirty.setdefault(coll, set()).update(rest)
+            docs = await asyncio.gather(*(self._get(coll, i) for i in take))
+            for doc in docs:
+                if doc is None or not doc.get("_pending"):
+                    continue
+                # looked at again until a fetch finds it published (a failed publish is retried)
+                self._dirty.setdefault(coll, set()).add(doc["_id"])
+                if (coll, doc["_id"]) not in seen:
+                    seen.add((coll, doc["_id"]))
+                    out.append((coll, doc))
         return out
 
     async def clear_outbox(self, coll: str, raw: Doc, published_ids: set[str]) -> bool:
