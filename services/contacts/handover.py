@@ -176,30 +176,38 @@ async def run(store: Store, job_id: str, holder: str) -> None:
 
 
 async def _batch(store: Store, job: dict, batch: list[str]) -> None:
-    for cid in batch:
-        await _move(store, job, "companies", "companies", cid, lambda o, n: [events.company_updated(n)])
+    """Move one batch. The records are independent single-document writes, so each kind is moved
+    concurrently: on a MongoDB-wire server a move is several round trips, and one after another
+    they made a 1,000-company book take minutes."""
+    await asyncio.gather(
+        *(_move(store, job, "companies", "companies", cid, lambda o, n: [events.company_updated(n)]) for cid in batch)
+    )
     contacts = await store.find_all("contacts", {"company_id": {"$in": batch}, "owner": job["from_owner"]})
-    for d in contacts:
-        await _move(store, job, "contacts", "contacts", d["id"], events.contact_changed)
+    await asyncio.gather(
+        *(_move(store, job, "contacts", "contacts", d["id"], events.contact_changed) for d in contacts)
+    )
     leads = await store.find_all(
         "leads", {"company_id": {"$in": batch}, "owner": job["from_owner"], "status": {"$in": list(day.OPEN_LEAD)}}
     )
-    for d in leads:
-        await _move(store, job, "leads", "leads", d["id"], day_events.lead_changed)
+    await asyncio.gather(*(_move(store, job, "leads", "leads", d["id"], day_events.lead_changed) for d in leads))
     if job["include_activities"]:
         acts = await store.find_all(
             "activities", {"company_id": {"$in": batch}, "owner": job["from_owner"], "status": "planned"}
         )
-        for d in acts:
-            await _move(
-                store,
-                job,
-                "activities",
-                "activities",
-                d["id"],
-                lambda o, n: [day_events.activity_changed(n)],
-                extra=lambda x: x.get("status") == "planned",
+        await asyncio.gather(
+            *(
+                _move(
+                    store,
+                    job,
+                    "activities",
+                    "activities",
+                    d["id"],
+                    lambda o, n: [day_events.activity_changed(n)],
+                    extra=lambda x: x.get("status") == "planned",
+                )
+                for d in acts
             )
+        )
 
 
 async def _finish(store: Store, job: dict) -> None:
