@@ -101,6 +101,22 @@ async def test_estimate_versions_acceptance_baseline_and_pdf(gw, crm, as_role):
     deal = ok(
         await new_deal(gw, {"title": "Ferry terminal", "companyId": cid, "contactId": person, "currency": "EUR"})
     )["deal"]
+    # the person answered a campaign: marketing will count the accepted estimate as its revenue
+    campaign = (
+        await gw.ok(
+            "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { campaign { id } errors { code } } }",
+            {"i": {"name": f"Ferry fair {cid[-6:]}", "channel": "EVENT", "currency": "EUR", "cost": "1000"}},
+        )
+    )["createCampaign"]["campaign"]["id"]
+
+    async def responded():
+        d = await gw.ok(
+            "mutation($i: RecordResponseInput!) { recordResponse(input: $i) { errors { code message } } }",
+            {"i": {"campaignId": campaign, "contactId": person, "respondedAt": "2026-01-15T10:00:00Z"}},
+        )
+        assert not d["recordResponse"]["errors"], d
+
+    await eventually(responded)  # once marketing has the person from contacts' event
     v1_lines = [
         {"kind": "WORK", "stage": "concept", "discipline": "architect", "hours": "3.33"},
         {"kind": "WORK", "stage": "design", "discipline": "structural", "hours": "10.5"},
@@ -234,6 +250,16 @@ async def test_estimate_versions_acceptance_baseline_and_pdf(gw, crm, as_role):
         (2, "ACCEPTED"),
         (1, "SUPERSEDED"),
     ]
+
+    # marketing: the accepted estimate is the campaign's revenue until the deal is won (deals.estimate.accepted)
+    async def attributed():
+        d = await gw.ok(
+            'query { roiReport(currency: "EUR", model: LAST_TOUCH, by: CAMPAIGN) { rows { key revenue { amount } roi } } }'
+        )
+        (row,) = [r for r in d["roiReport"]["rows"] if r["key"] == campaign]
+        assert row["revenue"]["amount"] == "7110.06" and row["roi"] == 6.1101, row
+
+    await eventually(attributed)
 
     # the PDF: firm, client, stages and totals, read back with pypdf
     d = await gw.ok("query($id: ID!) { estimate(id: $id) { pdfBase64 } }", {"id": v2["id"]})
@@ -391,9 +417,18 @@ async def test_replayed_payment_batch_is_applied_once(gw):
 async def test_overdue_payment_blocks_the_next_offer_until_an_audited_override(gw, crm, as_role):
     cid, person = await new_company(gw, "Narvik Smelter")
     _, pl = await products_and_price_list(gw)
+    owner = f"sales.narvik.{cid[-6:]}"
     deal = ok(
         await new_deal(
-            gw, {"title": "Smelter hall", "companyId": cid, "contactId": person, "amount": "50000", "currency": "EUR"}
+            gw,
+            {
+                "title": "Smelter hall",
+                "companyId": cid,
+                "contactId": person,
+                "amount": "50000",
+                "currency": "EUR",
+                "owner": owner,
+            },
         )
     )["deal"]
     import datetime as dt
@@ -486,6 +521,19 @@ async def test_overdue_payment_blocks_the_next_offer_until_an_audited_override(g
         assert f"Payment overdue: Advance (15,000.00 EUR), due {due}" in titles, titles
 
     await eventually(on_timeline)
+
+    # the deal's owner is told, once, in contacts' notifications (deals.notification.requested)
+    async def notified():
+        q = "query { myNotifications(first: 10) { totalCount edges { node { kind title refId } } } }"
+        d = (await as_role("sales", owner).ok(q))["myNotifications"]
+        assert d["totalCount"] == 1, d
+        assert d["edges"][0]["node"] == {
+            "kind": "payment_overdue",
+            "title": "Payment overdue: Advance",
+            "refId": deal["id"],
+        }
+
+    await eventually(notified)
     # the customer sees its payments due
     customer = as_role("customer", "n@narvik", company=cid, contact=person)
     d = await customer.ok("{ paymentMilestones(first: 5) { edges { node { title status amount { amount } } } } }")
