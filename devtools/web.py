@@ -225,9 +225,7 @@ async def start_web(stack, port: int) -> str:
     from devtools.stack import _Server
 
     server = _Server(
-        uvicorn.Config(
-            web_app(stack), host=stack.host, port=port, lifespan="on", log_level="warning", access_log=False
-        )
+        uvicorn.Config(web_app(stack), host=stack.host, port=port, lifespan="on", log_level="warning", access_log=False)
     )
     task = asyncio.create_task(server.serve(), name="serve-web")
     deadline = time.monotonic() + 30
