@@ -117,7 +117,7 @@ function OpenTicket({ onOpened }: { onOpened: () => void }) {
           ))}
         </select>
       </label>
-      <button type="submit" className="primary" disabled={state.fetching}>
+      <button type="submit" className="primary" disabled={state.fetching || !me?.me.companyId}>
         {t('portal.submitTicket')}
       </button>
       <PayloadErrors errors={errors} />

@@ -79,11 +79,11 @@ function PartnerDeal() {
   const [{ data, fetching, error }] = useQuery({ query: PartnerDealDocument, variables: { id } });
   if (fetching && !data) return <Loading />;
   const d = data?.deal;
-  if (error) return <Failure error={error} />;
   if (!d)
     return (
       <Page title={t('errors.notFoundTitle')}>
         <p>{t('errors.notFound')}</p>
+        <Failure error={error} />
       </Page>
     );
   return (

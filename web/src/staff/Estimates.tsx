@@ -50,7 +50,8 @@ export default function Estimates() {
   const estimates = useMemo(() => (data?.estimates?.edges ?? []).map((e) => e.node).sort((a, b) => b.revision - a.revision), [data]);
   const [selected, setSelected] = useState<string | null>(null);
   const current = estimates.find((e) => e.id === selected) ?? estimates[0];
-  const priceLists = (data?.priceLists?.edges ?? []).map((e) => e.node);
+  // the vendor's own lists first: partner-tier lists are for partners' deals
+  const priceLists = (data?.priceLists?.edges ?? []).map((e) => e.node).sort((a, b) => Number(!!a.partnerTier) - Number(!!b.partnerTier));
   const [errors, setErrors] = useState<UserErr[]>();
   const [, create] = useMutation(CreateEstimateDocument);
   const [, send] = useMutation(SendEstimateDocument);
@@ -289,7 +290,7 @@ function Editor({
             {t('estimates.send')}
           </button>
         )}
-        {!draft && (
+        {estimate.status !== 'ACCEPTED' && (
           <button type="button" onClick={onRevise}>
             {t('estimates.revise')}
           </button>
