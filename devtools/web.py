@@ -107,18 +107,34 @@ def dev_sign_in_enabled(stack) -> bool:
 
 
 async def _ids_of(stack, client: httpx.AsyncClient, user: dict) -> dict:
-    """The company (and contact) a portal demo user is bound to, looked up as an admin."""
+    """The company (and contact) a portal demo user is bound to, looked up as an admin. A failed
+    request (a busy gateway) is retried; only a company that is really absent is a LookupError."""
+    import asyncio
+
     token = stack.mint("admin", "devtools.web", ttl="5m")
     q = (
         "query($n: String!, $e: String) { companies(first: 1, filter: {name: $n}) { edges { node { id } } } "
         "contacts(first: 1, filter: {email: $e}) { edges { node { id } } } }"
     )
-    r = await client.post(
-        stack.gateway_url,
-        json={"query": q, "variables": {"n": user["company"], "e": user.get("contactEmail") or "-"}},
-        headers={"authorization": f"Bearer {token}"},
-    )
-    data = r.json().get("data") or {}
+    variables = {"n": user["company"], "e": user.get("contactEmail") or "-"}
+    problem = ""
+    for attempt in range(4):
+        try:
+            r = await client.post(
+                stack.gateway_url,
+                json={"query": q, "variables": variables},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            body = r.json()
+            if r.status_code == 200 and not body.get("errors"):
+                break
+            problem = f"{r.status_code} {body.get('errors')}"
+        except (httpx.HTTPError, ValueError) as exc:
+            problem = repr(exc)
+        await asyncio.sleep(0.5 * (attempt + 1))
+    else:
+        raise RuntimeError(f"the gateway did not answer the demo user lookup: {problem}")
+    data = body["data"]
     companies = (data.get("companies") or {}).get("edges") or []
     if not companies:
         raise LookupError(f"{user['company']} is not in this CRM (start with demo data)")
@@ -185,6 +201,8 @@ def web_app(stack, dist: Path = DIST) -> Starlette:
                 bound = await _ids_of(stack, client, user)
             except LookupError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=409)
+            except RuntimeError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=502)
         jwt = stack.mint(user["role"], user["user"], ttl="8h", **bound)
         return JSONResponse({"token": jwt, "role": user["role"], "user": user["user"], "name": user["name"]})
 

@@ -1,7 +1,7 @@
 // Sign-in and the token. The token lives in sessionStorage (this tab only, gone when the tab
 // closes; never localStorage, which every tab and every later visit could read) and in memory.
 // docs/security.md "The web client" says why.
-import { UserManager, WebStorageStateStore } from 'oidc-client-ts';
+import type { UserManager } from 'oidc-client-ts';
 
 export type Role = 'admin' | 'sales' | 'marketing' | 'support' | 'partner' | 'customer';
 export interface Session {
@@ -87,9 +87,11 @@ export async function devSignIn(user: string): Promise<Session> {
 }
 
 // ---- OpenID Connect: authorization code with PKCE (oidc-client-ts does PKCE by default)
+// loaded only when OIDC is used: development sign-in does not pay for the library
 let manager: UserManager | null = null;
-function oidc(config: SignInConfig): UserManager {
+async function oidc(config: SignInConfig): Promise<UserManager> {
   if (!config.oidc?.authority) throw new Error('TURNKEY_OIDC_ISSUER is not configured');
+  const { UserManager, WebStorageStateStore } = await import('oidc-client-ts');
   manager ??= new UserManager({
     authority: config.oidc.authority,
     client_id: config.oidc.clientId,
@@ -104,11 +106,11 @@ function oidc(config: SignInConfig): UserManager {
 }
 
 export async function oidcSignIn(config: SignInConfig): Promise<void> {
-  await oidc(config).signinRedirect();
+  await (await oidc(config)).signinRedirect();
 }
 
 export async function oidcCallback(config: SignInConfig): Promise<Session> {
-  const u = await oidc(config).signinRedirectCallback();
+  const u = await (await oidc(config)).signinRedirectCallback();
   // the access token carries the role claims the gateway checks (TURNKEY_JWT_CLAIM_NAMESPACE)
   const c = claims(u.access_token);
   const roleClaim = Object.keys(c).find((k) => k === 'role' || k.endsWith('/role'));
