@@ -55,9 +55,9 @@ export default function Forecast() {
                   <YAxis tickFormatter={fmt} width={80} />
                   <Tooltip formatter={(v) => fmt(Number(v))} />
                   <Legend />
-                  <Bar dataKey="amount" name={t('forecast.amount')} fill="#4062a8" />
-                  <Bar dataKey="weighted" name={t('forecast.weighted')} fill="#2f7d4f" />
-                  <Bar dataKey="commit" name={t('forecast.commit')} fill="#a05a00" />
+                  <Bar isAnimationActive={false} dataKey="amount" name={t('forecast.amount')} fill="#4062a8" />
+                  <Bar isAnimationActive={false} dataKey="weighted" name={t('forecast.weighted')} fill="#2f7d4f" />
+                  <Bar isAnimationActive={false} dataKey="commit" name={t('forecast.commit')} fill="#a05a00" />
                 </BarChart>
               </ResponsiveContainer>
             </div>
@@ -98,9 +98,9 @@ export default function Forecast() {
                   <YAxis tickFormatter={fmt} width={80} />
                   <Tooltip formatter={(v) => fmt(Number(v))} />
                   <Legend />
-                  <Line dataKey="committed" name={t('forecast.committed')} stroke="#4062a8" />
-                  <Line dataKey="pipeline" name={t('forecast.pipeline')} stroke="#a05a00" />
-                  <Line dataKey="expected" name={t('forecast.expected')} stroke="#2f7d4f" strokeWidth={2} />
+                  <Line isAnimationActive={false} dataKey="committed" name={t('forecast.committed')} stroke="#4062a8" />
+                  <Line isAnimationActive={false} dataKey="pipeline" name={t('forecast.pipeline')} stroke="#a05a00" />
+                  <Line isAnimationActive={false} dataKey="expected" name={t('forecast.expected')} stroke="#2f7d4f" strokeWidth={2} />
                 </LineChart>
               </ResponsiveContainer>
             </div>

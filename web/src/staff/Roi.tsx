@@ -63,8 +63,8 @@ export default function Roi() {
                 <YAxis tickFormatter={(v: number) => moneyShort(v, currency)} width={80} />
                 <Tooltip formatter={(v) => moneyShort(Number(v), currency)} />
                 <Legend />
-                <Bar dataKey="cost" name={t('roi.cost')} fill="#a05a00" />
-                <Bar dataKey="revenue" name={t('roi.revenue')} fill="#2f7d4f" />
+                <Bar isAnimationActive={false} dataKey="cost" name={t('roi.cost')} fill="#a05a00" />
+                <Bar isAnimationActive={false} dataKey="revenue" name={t('roi.revenue')} fill="#2f7d4f" />
               </BarChart>
             </ResponsiveContainer>
           </div>
