@@ -141,3 +141,14 @@ def axe_check():
         )
 
     return check
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests run last. The sync Playwright API keeps its event loop marked running in the
+    main thread until its session-scoped fixture ends, so an async test after a browser test would
+    fail ("Runner.run() cannot be called from a running event loop")."""
+    here = Path(__file__).resolve().parent
+    browser = [i for i in items if Path(str(i.path)).resolve().parent == here]
+    if browser:
+        ids = {id(i) for i in browser}
+        items[:] = [i for i in items if id(i) not in ids] + browser
