@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 NPM    ?= npm
 
-.PHONY: run test lint fmt bench supergraph servers-up clean token
+.PHONY: run test lint fmt bench supergraph servers-up clean token web
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,15 @@ gateway/node_modules/.installed: gateway/package.json gateway/package-lock.json
 venv: $(VENV)/.installed
 node: gateway/node_modules/.installed
 
+# The web client: npm ci when web/node_modules is missing or older than the lock, vite build when
+# web/dist is missing or older than its sources (devtools/web.py; `make run` does the same).
+web: $(VENV)/.installed
+	$(PY) -c 'from devtools.web import ensure_built; ensure_built()'
+
 run: $(VENV)/.installed gateway/node_modules/.installed
 	$(PY) -m devtools run
 
-test: lint $(VENV)/.installed gateway/node_modules/.installed
+test: lint $(VENV)/.installed gateway/node_modules/.installed web
 	$(PY) -m pytest
 
 # ruff: the linter and the formatter (configured in pyproject.toml); `make fmt` applies both.
@@ -48,4 +53,4 @@ supergraph: $(VENV)/.installed gateway/node_modules/.installed
 	cd gateway && node compose.mjs
 
 clean:
-	rm -rf $(VENV) gateway/node_modules .data
+	rm -rf $(VENV) gateway/node_modules web/node_modules web/dist .data

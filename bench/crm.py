@@ -62,6 +62,7 @@ def running_crm(
         "TURNKEY_RATE_LIMIT": "0",
         "TURNKEY_PORTAL_RATE_LIMIT": "0",
         "LOG_LEVEL": "WARNING",
+        "TURNKEY_WEB": "0",  # the web client only when a benchmark asks for it (bench/web.py)
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         **(extra_env or {}),
     }

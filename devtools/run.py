@@ -5,8 +5,9 @@ loaded on the first run — until Ctrl-C.
     python -m devtools sdl DIR    # write each subgraph's SDL (for composition)
 
 Configuration: TURNKEY_DATA_DIR (default .data), MONGODB_URL, AMQP_URL, TURNKEY_GATEWAY_PORT
-(default 4000), CONTACTS_PORT/DEALS_PORT/MARKETING_PORT/SUPPORT_PORT, TURNKEY_DEMO=0 to skip demo
-data."""
+(default 4000), TURNKEY_WEB_PORT (default 4080; the web client, built on first start),
+CONTACTS_PORT/DEALS_PORT/MARKETING_PORT/SUPPORT_PORT, TURNKEY_DEMO=0 to skip demo data,
+TURNKEY_WEB=0 to start without the web client."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from devtools.demo import QUERY_360, seed
 from devtools.stack import SERVICE_CLASSES, Stack, write_sdl
+from devtools.web import ensure_built, start_web
 from services.common.logging import setup_logging
 from services.common.settings import Settings
 
@@ -47,8 +49,12 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    web = os.environ.get("TURNKEY_WEB", "1") != "0"
+    if web:
+        await asyncio.to_thread(ensure_built)  # npm ci + vite build when web/dist is missing or stale
     try:
         await stack.start()
+        web_url = await start_web(stack, int(os.environ.get("TURNKEY_WEB_PORT", "4080"))) if web else None
         if (
             os.environ.get("TURNKEY_DEMO", "1") != "0"
             and await stack.services["contacts"].store.count("companies") == 0
@@ -58,10 +64,11 @@ async def main() -> int:
         token = stack.mint("admin", os.environ.get("USER") or "admin", ttl="12h")
         store = "MongoDB " + stack.mongodb_url if stack.mongodb_url else f"SQLite files in {stack.data_dir}/"
         bus = "RabbitMQ" if stack.amqp_url else "in-process bus"
+        web_line = f"\n  Web client:  {web_url}   (sign in as a demo user of any role)\n" if web_url else ""
         print(
             f"""
 Turnkey CRM is running ({store}; {bus}; ready in {time.monotonic() - t0:.1f}s).
-
+{web_line}
   Gateway (GraphiQL in a browser):  {stack.gateway_url}
   Subgraphs: {", ".join(f"{n} {stack.service_url(n)}" for n in SERVICE_CLASSES)}
 

@@ -1,0 +1,1 @@
+export const healthTone = (level: string) => (level === 'CRITICAL' ? 'bad' : level === 'ATTENTION' ? 'warn' : 'ok');
