@@ -50,7 +50,7 @@ class TierStanding(Enum):
 LEGAL_FORMS = {
     "ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc", "kg", "llc", "llp",
     "ltd", "limited", "nv", "oy", "oyj", "plc", "sa", "sarl", "sas", "spa", "sp", "zoo", "ooo", "oao",
-    "zao", "pao", "company", "the",
+    "zao", "pao", "company", "the", "ооо", "оао", "зао", "пао", "ао", "ип",
 }  # fmt: skip
 FREE_MAIL = {
     "gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com", "yahoo.com", "icloud.com",
@@ -65,6 +65,7 @@ def name_key(name: str | None) -> str | None:
     text = unicodedata.normalize("NFKD", name.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("ø", "o").replace("æ", "ae").replace("ß", "ss").replace("ł", "l").replace("đ", "d")
+    text = re.sub(r"\b([a-z])/([a-z])\b", r"\1\2", text)  # "A/S" → "as"
     words = [w for w in re.split(r"[^0-9a-z\u0400-\u04ff]+", text) if w and w not in LEGAL_FORMS]
     return " ".join(words) or None
 
