@@ -670,3 +670,28 @@ async def test_another_partners_token_reaches_nothing(gw, crm, as_role):
         res = await h.post(url, json={"query": q, "variables": {"r": [{"__typename": "DealRegistration", "id": r["id"]}]}},
                            headers={"authorization": b.http.headers["authorization"]})  # fmt: skip
         assert res.json().get("errors") and not (res.json().get("data") or {}).get("_entities"), res.text
+
+
+async def test_the_readme_partner_example_works_with_a_partner_token(crm, as_role):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Partners as a channel", 1)[1]
+    query = re.search(r"```graphql\n(.*?)```", section, re.S).group(1)
+    data = await as_role("partner", "tom@kestrel", company=crm.ids["kestrel"]).ok(query)
+    p = data["partnerProgramme"]
+    assert p["tier"] == "silver" and p["tierDetails"] == {"name": "Silver", "maxDiscountPercent": "5"}
+    assert p["regions"] == ["Rogaland", "Vestland"] and {u["sub"] for u in p["users"]} == {
+        "tom@kestrel",
+        "ines@kestrel",
+    }
+    regs = data["dealRegistrations"]
+    assert regs["totalCount"] >= 1 and regs["edges"][-1]["node"]["clientName"] == "Solvik Timber AS"
+    assert regs["edges"][-1]["node"]["status"] == "APPROVED"
+    assert any(b["name"] == "Small office fit-out, concept to permits" for b in data["bundles"])
+    assert data["partnerReport"]["registrations"] == [{"status": "APPROVED", "count": 1}]
+    # the same document with another partner's token shows none of Kestrel's data
+    other = await as_role("partner", "sigrid@fjord", company=crm.ids["fjord"]).ok(query)
+    assert other["partnerProgramme"] is not None and other["dealRegistrations"]["totalCount"] == 0
+    assert all(e["node"]["clientName"] != "Solvik Timber AS" for e in other["dealRegistrations"]["edges"])
