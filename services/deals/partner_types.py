@@ -111,6 +111,8 @@ class PartnerProgramme:
 
     @strawberry.field(extensions=allow(PROGRAMME_READERS))
     async def company(self, info: Info) -> Company | None:
+        if info.context.principal.company == str(self.company_id):  # a partner's own company
+            return Company(id=self.company_id)
         return await info.context.stub("ref_companies", self.company_id, Company)
 
     @strawberry.field(description="The tier's discount limit and thresholds.", extensions=allow(PROGRAMME_READERS))
@@ -433,13 +435,13 @@ class ChainRow:
 
     @strawberry.field(extensions=allow(PARTNER_MANAGERS))
     async def partner(self, info: Info) -> Company | None:
-        return Company(id=self.partner_id)
+        return await info.context.stub("ref_companies", self.partner_id, Company)
 
     @strawberry.field(
         description="The end client: its name, and (from support) its open tickets.", extensions=allow(PARTNER_MANAGERS)
     )
     async def client(self, info: Info) -> Company | None:
-        return Company(id=self.client_id)
+        return await info.context.stub("ref_companies", self.client_id, Company)
 
 
 # ---- bundles ----------------------------------------------------------------------------------
