@@ -66,7 +66,10 @@ INDEXES = {
     "client_keys": [[("name_key", 1)], [("domain_key", 1)], [("email_key", 1)]],
     "partner_targets": [[("partner_id", 1), ("period", 1)]],
 }
-MAX_PARTNERS = 500  # partners in one manager's report (more: a resumable export job, not built)
+MAX_PARTNERS = 500
+NOTHING = (
+    "\x00"  # a key value no record has  # partners in one manager's report (more: a resumable export job, not built)
+)
 
 
 def partner_of(c, partner_id) -> str:
@@ -101,8 +104,14 @@ async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
     """Held clients matching `keys`: open staff deals (through the client keys kept from contacts'
     events) and other partners' live registrations. The same queries run whatever they find, so
     the time a submission takes says nothing about the outcome."""
-    flt = R.keys_filter(keys) or {"id": "\x00none"}
-    known = (await store.find("client_keys", flt, first=100)).items
+    # one indexed equality query per key (an `$or` of the three is a scan on SQLite); a missing key
+    # queries a value nothing has, so the same queries run for every submission
+    probes = [{k: keys.get(k) or NOTHING} for k in ("name_key", "domain_key", "email_key")]
+    known_by_id: dict[str, dict] = {}
+    for probe in probes:
+        for k in (await store.find("client_keys", probe, first=100)).items:
+            known_by_id[k["id"]] = k
+    known = sorted(known_by_id.values(), key=lambda k: k["id"])
     company_ids = sorted({k["company_id"] for k in known if k.get("company_id")})
     deals = (
         await store.find(
@@ -123,13 +132,12 @@ async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
         for k in known
         if k.get("company_id") in by_company
     ]
-    regs = (
-        await store.find(
-            "registrations",
-            all_of(flt, {"partner_id": {"$ne": partner_id}}, {"status": {"$in": list(R.LIVE)}}),
-            first=100,
-        )
-    ).items
+    regs_by_id: dict[str, dict] = {}
+    for probe in probes:
+        flt = all_of(probe, {"partner_id": {"$ne": partner_id}}, {"status": {"$in": list(R.LIVE)}})
+        for r in (await store.find("registrations", flt, first=100)).items:
+            regs_by_id[r["id"]] = r
+    regs = sorted(regs_by_id.values(), key=lambda r: r["id"])
     return R.conflicts(keys, staff, regs)
 
 
