@@ -362,4 +362,5 @@ async def seed(url: str, settle, mint) -> dict[str, str]:
         await __import__("devtools.demo_support", fromlist=["x"]).seed_support(c, url, ids, mint)
     ids.update(await __import__("devtools.demo_deals").demo_deals.seed_deals(url, settle, mint, ids))  # deals (#11)
     await __import__("devtools.demo_day", fromlist=["seed_day"]).seed_day(url, settle, mint, ids)
+    await __import__("devtools.demo_partners", fromlist=["seed_partners"]).seed_partners(url, settle, mint, ids)  # #16
     return ids

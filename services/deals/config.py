@@ -7,7 +7,8 @@ service through `service.config`, which is read per request).
 - `TURNKEY_SALES_MANAGERS`: comma-separated `sub`s of sales staff who may override the offer guard
   (admins always may).
 - `TURNKEY_FORECAST_SNAPSHOT_DAYS`: days between scheduled forecast snapshots (default 7).
-- `TURNKEY_DEALS_CURRENCY`: the currency of scheduled snapshots when no deal exists yet (default EUR)."""
+- `TURNKEY_DEALS_CURRENCY`: the currency of scheduled snapshots when no deal exists yet (default EUR).
+- `TURNKEY_PARTNER_PROTECTION_DAYS`: how long an approved deal registration is exclusive (default 90)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class DealsConfig:
     sales_managers: frozenset[str] = field(default_factory=frozenset)
     snapshot_days: int = 7
     currency: str = "EUR"
+    protection_days: int = 90  # an approved deal registration's exclusivity (docs/partners.md)
 
     @classmethod
     def from_env(cls) -> DealsConfig:
@@ -36,4 +38,5 @@ class DealsConfig:
             sales_managers=frozenset(s.strip() for s in _env("TURNKEY_SALES_MANAGERS", "").split(",") if s.strip()),
             snapshot_days=int(_env("TURNKEY_FORECAST_SNAPSHOT_DAYS", "7")),
             currency=_env("TURNKEY_DEALS_CURRENCY", "EUR"),
+            protection_days=int(_env("TURNKEY_PARTNER_PROTECTION_DAYS", "90")),
         )

@@ -25,6 +25,7 @@ from .inputs import (
     SetDealForecastInput,
     UpdateProductInput,
 )
+from .partner_api import PartnerMutation
 from .sales_api import SalesMutation, offer_guard, override_events
 from .types import Deal, Product
 
@@ -42,7 +43,7 @@ async def managed_lost_reason(c, given: str | None) -> str | None:
 
 
 @strawberry.type
-class Mutation(SalesMutation):
+class Mutation(SalesMutation, PartnerMutation):
     @strawberry.mutation(
         description="Open a deal. The payload's warnings tell staff about the client's unresolved "
         "problems. Partners register deals for companies they registered.",

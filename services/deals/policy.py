@@ -8,6 +8,7 @@ from services.common.authz import ALL_ROWS, CUSTOMER, NO_ROWS, PARTNER, SALES, S
 from services.common.settings import Settings
 
 from .estimates import VISIBLE_TO_CLIENT
+from .partner_policy import partner_scope
 
 DEAL_READERS = STAFF | {PARTNER}
 
@@ -34,6 +35,9 @@ def row_scope(settings: Settings, p: Principal, coll: str) -> dict:
         and p.role in STAFF
     ):
         return ALL_ROWS
+    partners = partner_scope(p, coll)
+    if partners is not None:
+        return partners
     if coll == "lost_reasons" and p.role == PARTNER:
         return {"active": True}
     return NO_ROWS

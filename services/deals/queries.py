@@ -12,13 +12,14 @@ from services.common.values import all_of
 
 from . import domain
 from .inputs import DealFilter
+from .partner_api import PartnerQuery
 from .policy import DEAL_READERS
 from .sales_api import SalesQuery
 from .types import DEAL_SORT, Deal, Forecast, Pipeline, Product
 
 
 @strawberry.type
-class Query(SalesQuery):
+class Query(SalesQuery, PartnerQuery):
     @strawberry.field(extensions=allow(DEAL_READERS))
     async def pipelines(self, info: Info) -> list[Pipeline] | None:
         c = info.context

@@ -682,7 +682,9 @@ class SalesMutation:
         company = await c.referenced("ref_companies", input.company_id, "company", "companyId")
         tier = clean_text(input.tier, "tier", max_len=32) or None
         audit = c.audit("updated", "PartnerTier", company["id"], {"tier": tier})
-        await c.store.mutate("partner_tiers", company["id"], lambda d: {"tier": tier}, create=True, events=[audit])
+        await c.store.mutate(
+            "partner_tiers", company["id"], lambda d: {**(d or {}), "tier": tier}, create=True, events=[audit]
+        )
         return PartnerTierPayload(partner_tier=PartnerTier(company_id=company["id"], tier=tier))
 
     # ---- estimates ----

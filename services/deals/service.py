@@ -12,7 +12,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, handover, leads, policy
+from . import domain, events, handover, leads, partner_api, policy
 from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
@@ -63,6 +63,7 @@ class DealsService(Service):
             [("company_id", 1), ("status", 1)],
         ],
         "forecast_snapshots": [[("currency", 1), ("taken_on", 1)]],
+        **partner_api.INDEXES,
     }
 
     def __init__(self, *args, config: DealsConfig | None = None, **kw):
@@ -114,7 +115,12 @@ class DealsService(Service):
             await self.store.mutate("deals", d["id"], fn)
 
     def subscriptions(self) -> list[Subscription]:
-        return [*events.subscriptions(self), leads.subscription(self), handover.subscription(self)]
+        return [
+            *events.subscriptions(self),
+            leads.subscription(self),
+            handover.subscription(self),
+            *partner_api.subscriptions(self),
+        ]
 
     def timers(self) -> list[Timer]:
         return [
@@ -132,5 +138,13 @@ class DealsService(Service):
                 coll="forecast_schedule",
                 due=lambda now: {"next_at": {"$lte": now}},
                 fire=lambda doc, now: snapshot_fire(doc, now, self.config.snapshot_days),
+            ),
+            # an approved deal registration not won by the end of its protection period expires
+            Timer(
+                name="registration-expiry",
+                coll="registrations",
+                due=partner_api.R.expiry_due,
+                fire=partner_api.expiry_fire,
+                sort=(("expires_at", 1), ("id", 1)),
             ),
         ]

@@ -15,7 +15,7 @@ from services.common.ids import iso
 from services.common.scheduler import Timer
 from services.common.values import parse_ts
 
-from . import domain, sla
+from . import domain, partner_care, sla
 
 SLA_WARNING = "support.sla.warning"
 SLA_BREACHED = "support.sla.breached"
@@ -111,6 +111,10 @@ def fire(ticket: dict, now: str) -> tuple[dict | None, list[Envelope]]:
             escalated = {**data, "priority": changes.get("priority", data["priority"])}
             escalated["queue"] = changes.get("queue_id", data["queue"])
             events.append(Envelope(TICKET_ESCALATED, ticket["id"], escalated))
+            # a partner's breach on its client's ticket: our own support takes it over (docs/partners.md)
+            taken, taken_events = partner_care.breach_escalation({**current, **changes}, alarm, now)
+            changes.update(taken)
+            events.extend(taken_events)
         record["notified"] = who
         escalations.append(record)
         if who:

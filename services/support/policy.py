@@ -48,10 +48,16 @@ def row_scope(
             return {"id": p.company}
         if coll == "ref_contacts":
             return {"id": p.contact} if p.contact else {"company_id": p.company}
-    if p.role == PARTNER and partner_enabled(p, partner_support):
+    if p.role == PARTNER and p.company:
+        # enabled by configuration for this partner, else per ticket by the programme's flag (partner_care.py)
+        mine = (
+            {"partner_id": p.company}
+            if partner_enabled(p, partner_support)
+            else {"$and": [{"partner_id": p.company}, {"partner_care": True}]}
+        )
         if coll == "tickets":
-            return {"partner_id": p.company}
-        if coll == "ticket_comments":
+            return mine
+        if coll == "ticket_comments":  # reached only through a ticket in `mine`
             return {"$and": [{"partner_id": p.company}, {"internal": False}]}
         if coll == "ref_companies":
             return {"partner_id": p.company}

@@ -12,6 +12,7 @@ from services.common.values import all_of, equal
 from . import tickets as ticket_store
 from .inputs import TicketFilter
 from .knowledge import KbQuery
+from .partner_care import PartnerCareQuery
 from .policy import TICKET_READERS
 from .remarks import RemarksQuery
 from .reports import ReportsQuery
@@ -19,7 +20,7 @@ from .types import TICKET_SORT, SlaCalendar, SlaPolicy, SupportAgent, SupportQue
 
 
 @strawberry.type
-class Query(KbQuery, RemarksQuery, ReportsQuery):
+class Query(KbQuery, RemarksQuery, ReportsQuery, PartnerCareQuery):
     @strawberry.field(extensions=allow(TICKET_READERS, scoped={CUSTOMER, PARTNER}))
     async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
         return await info.context.one("tickets", id, Ticket.from_doc)

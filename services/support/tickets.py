@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.common.ids import now_iso
 from services.common.store import Store
 
-from . import domain, escalation
+from . import domain, escalation, partner_care
 
 MAX_CONFIG = 500  # policies, calendars, queues, agents: configuration, read whole
 
@@ -31,6 +31,7 @@ async def prepared(store: Store, body: dict, *, now: str | None = None) -> dict:
         **body,
         "account_owner": company.get("owner"),
         "partner_id": company.get("partner_id"),
+        "partner_care": await partner_care.enabled(store, company.get("partner_id")),
         "sla": domain.sla_snapshot(policy, calendar, body["priority"]),
         "pauses": [],
         "sla_fired": [],

@@ -12,6 +12,7 @@ import pytest
 
 from devtools.rolematrix import NO, parse_markdown
 from tests.gateway.conftest import Client, codes, eventually, settings_of
+from tests.gateway.partner_samples import PARTNER_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = parse_markdown((ROOT / "docs" / "security.md").read_text())
@@ -333,6 +334,7 @@ SAMPLES: dict[str, tuple[str, dict]] = {
         {},
     ),
 }
+SAMPLES.update(PARTNER_SAMPLES)  # issue #16
 
 
 @pytest.fixture
@@ -359,6 +361,7 @@ async def root_fields(client: Client) -> list[str]:
     )
 
 
+@pytest.mark.timeout(600)  # ~1,100 requests through the gateway: a hang guard, not a timing
 async def test_role_matrix_for_every_root_field(crm, clients):
     fields = await root_fields(clients["admin"])
     assert len(fields) >= 30
