@@ -12,7 +12,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, handover, leads, policy
+from . import domain, events, handover, leads, person_data, policy
 from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
@@ -70,7 +70,9 @@ class DealsService(Service):
         super().__init__(*args, **kw)
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact, Deal], settings=self.settings)
+        return build_schema(
+            Query, Mutation, types=[Company, Contact, Deal, person_data.PersonData], settings=self.settings
+        )
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
@@ -114,7 +116,12 @@ class DealsService(Service):
             await self.store.mutate("deals", d["id"], fn)
 
     def subscriptions(self) -> list[Subscription]:
-        return [*events.subscriptions(self), leads.subscription(self), handover.subscription(self)]
+        return [
+            *events.subscriptions(self),
+            leads.subscription(self),
+            handover.subscription(self),
+            *person_data.person_subscriptions(self),
+        ]
 
     def timers(self) -> list[Timer]:
         return [
