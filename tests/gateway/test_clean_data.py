@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from tests.gateway.conftest import Client, codes, eventually, settings_of
+
+# the first test of a leg also starts and seeds the whole CRM (minutes on a loaded machine)
+pytestmark = pytest.mark.timeout(600)
 
 
 def uid() -> str:
