@@ -42,7 +42,7 @@ async def possible_duplicates(c: Context, kind: RecordKind, doc: dict) -> list[D
     domain and the blocking key of the name, each through an index), scored, best first."""
     coll = COLL[kind]
     stored = {**doc, **duplicates.stored_keys(kind.value, doc)}
-    probes = [("dup_block", stored.get("dup_block")), ("domain_key", stored.get("domain_key"))]
+    probes = [("dup_block_key", stored.get("dup_block_key")), ("domain_key", stored.get("domain_key"))]
     if kind is RecordKind.CONTACT:
         probes += [("email_key", (doc.get("email") or "").casefold() or None), ("phone_key", stored.get("phone_key"))]
     found: dict[str, dict] = {}

@@ -106,7 +106,10 @@ def domain_key(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip().casefold()
-    host = v.rsplit("@", 1)[1] if "@" in v else (urlsplit(v if "//" in v else f"//{v}").hostname or "")
+    try:
+        host = v.rsplit("@", 1)[1] if "@" in v else (urlsplit(v if "//" in v else f"//{v}").hostname or "")
+    except ValueError:  # e.g. an unbalanced "[" (an IPv6 literal) in what was typed as a website
+        return None
     host = host.removeprefix("www.").strip(".")
     if not host or "." not in host or host in FREE_MAIL:
         return None
@@ -135,15 +138,15 @@ def contact_keys(doc: dict) -> Keys:
 def stored_keys(kind: str, doc: dict) -> dict:
     """The normalised fields stored with a record, so candidates are found by index."""
     k = company_keys(doc) if kind == "company" else contact_keys(doc)
-    out = {"dup_name": k.name, "dup_block": block(k.name)}
+    out = {"dup_name_key": k.name, "dup_block_key": block(k.name)}
     if kind == "company":
-        out.update(domain_key=k.domain, name_fold=fold(doc.get("name")))
+        out.update(domain_key=k.domain, name_search_key=fold(doc.get("name")))
     else:
         out.update(
             phone_key=k.phone,
             domain_key=k.domain,
-            first_fold=fold(doc.get("first_name")),
-            last_fold=fold(doc.get("last_name")),
+            first_search_key=fold(doc.get("first_name")),
+            last_search_key=fold(doc.get("last_name")),
         )
     return out
 

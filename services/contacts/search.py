@@ -1,8 +1,8 @@
 """Search across companies and contacts (docs/data.md): by name (prefix, accent- and
 case-insensitive), e-mail, phone and domain, best matches first, within the caller's row scope.
 
-Every record stores its normalised keys (duplicates.stored_keys: `first_fold`, `last_fold`,
-`dup_name`, `name_fold`, `email_key`, `phone_key`, `domain_key`), each with an index. A query
+Every record stores its normalised keys (duplicates.stored_keys: `first_search_key`, `last_search_key`,
+`dup_name_key`, `name_search_key`, `email_key`, `phone_key`, `domain_key`), each with an index. A query
 becomes a few range scans (`{key: {"$gte": p, "$lt": p + U+10FFFF}}`), each limited, each
 narrowed to the row scope; the hits are scored here and merged. The same plan runs on SQLite (an
 index on each key expression) and on MongoDB (a B-tree index per key); on FerretDB 1.24 the same
@@ -71,21 +71,33 @@ def plan(text: str) -> list[Probe]:
         raise InputError(ErrorCode.INVALID, "search for a name, an e-mail, a phone or a domain", ["text"])
     whole = " ".join(words)
     probes = [
-        Probe("companies", prefix("dup_name", whole), "name", "dup_name", whole),
-        Probe("companies", prefix("name_fold", whole), "name", "name_fold", whole),
+        Probe("companies", prefix("dup_name_key", whole), "name", "dup_name_key", whole),
+        Probe("companies", prefix("name_search_key", whole), "name", "name_search_key", whole),
     ]
     if len(words) == 1:
         w = words[0]
         probes += [
-            Probe("contacts", prefix("last_fold", w), "last name", "last_fold", w),
-            Probe("contacts", prefix("first_fold", w), "first name", "first_fold", w),
+            Probe("contacts", prefix("last_search_key", w), "last name", "last_search_key", w),
+            Probe("contacts", prefix("first_search_key", w), "first name", "first_search_key", w),
         ]
     else:
         first, rest = words[0], " ".join(words[1:])
         probes += [
-            Probe("contacts", {**prefix("first_fold", first), **prefix("last_fold", rest)}, "name", "last_fold", rest),
-            Probe("contacts", {**prefix("last_fold", first), **prefix("first_fold", rest)}, "name", "first_fold", rest),
-            Probe("contacts", prefix("last_fold", whole), "last name", "last_fold", whole),
+            Probe(
+                "contacts",
+                {**prefix("first_search_key", first), **prefix("last_search_key", rest)},
+                "name",
+                "last_search_key",
+                rest,
+            ),
+            Probe(
+                "contacts",
+                {**prefix("last_search_key", first), **prefix("first_search_key", rest)},
+                "name",
+                "first_search_key",
+                rest,
+            ),
+            Probe("contacts", prefix("last_search_key", whole), "last name", "last_search_key", whole),
         ]
     return probes
 
@@ -113,5 +125,5 @@ async def search(c: Context, text: str, first: int | None) -> list[tuple[str, di
             k = (probe.coll, doc["id"])
             if k not in best or best[k][2] < s:
                 best[k] = (probe.coll, doc, s, probe.why)
-    hits = sorted(best.values(), key=lambda h: (-h[2], h[1].get("dup_name") or "", h[1]["id"]))
+    hits = sorted(best.values(), key=lambda h: (-h[2], h[1].get("dup_name_key") or "", h[1]["id"]))
     return hits[:size]

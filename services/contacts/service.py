@@ -33,14 +33,24 @@ class ContactsService(Service):
             [("partner_id", 1), ("name_key", 1)],
             [("owner", 1), ("kind", 1)],
             [("tier_check_at", 1)],
-            *([(k, 1)] for k in ("dup_block", "domain_key", "dup_name", "name_fold")),
+            *([(k, 1)] for k in ("dup_block_key", "domain_key", "dup_name_key", "name_search_key")),
         ],
         "contacts": [
             [("company_id", 1), ("last_name_key", 1)],
             [("email_key", 1)],
             [("partner_id", 1), ("last_name_key", 1)],
             # duplicates and search (docs/data.md)
-            *([(k, 1)] for k in ("dup_block", "phone_key", "domain_key", "first_fold", "last_fold", "dup_name")),
+            *(
+                [(k, 1)]
+                for k in (
+                    "dup_block_key",
+                    "phone_key",
+                    "domain_key",
+                    "first_search_key",
+                    "last_search_key",
+                    "dup_name_key",
+                )
+            ),
         ],
         "interactions": [
             [("company_id", 1), ("occurred_at", -1)],

@@ -31,6 +31,8 @@ def test_domain_key_from_mail_or_website_and_not_free_mail():
     assert d.domain_key("Ingrid@nordhaven.se") == "nordhaven.se"
     assert d.domain_key("someone@gmail.com") is None
     assert d.domain_key("localhost") is None
+    assert d.domain_key("http://[x.y") is None  # urlsplit refuses it; no crash
+    assert d.phone_key("+" * 300) is None
 
 
 def test_score_same_email_is_near_certain_with_reasons():
@@ -99,8 +101,8 @@ def test_search_plan_kinds():
     assert {p.key for p in search.plan("nordhaven.se")} == {"domain_key"}
     names = search.plan("Ström")
     assert {(p.coll, p.key, p.value) for p in names} >= {
-        ("contacts", "last_fold", "strom"),
-        ("companies", "dup_name", "strom"),
+        ("contacts", "last_search_key", "strom"),
+        ("companies", "dup_name_key", "strom"),
     }
     with pytest.raises(InputError):
         search.plan("   ")
