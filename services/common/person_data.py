@@ -12,7 +12,7 @@ here: which fields a service re-points, blanks or exports is listed in its own `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ class Ref:
 
     coll: str
     field: str
+    # the events of a re-pointed document, (old, new) -> [Envelope], e.g. the owner's snapshot so
+    # that other services' replicas follow
+    events: Callable[[dict, dict], list] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ async def repoint(store: Store, refs: Iterable[Ref], old_ids: Sequence[str], new
                 return {**d, f: new_id} if d.get(f) in olds else None
 
             try:
-                await store.mutate(ref.coll, doc["id"], move)
+                await store.mutate(ref.coll, doc["id"], move, events=ref.events or ())
                 changed += 1
             except NotFoundError:
                 pass

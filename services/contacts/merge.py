@@ -25,10 +25,10 @@ ALIASES = "merged_ids"
 MAX_HOPS = 10
 
 # contacts' own references, re-pointed by its consumer of the merged events
-COMPANY_REFS = [
-    Ref("contacts", "company_id"),
-    Ref("contacts", "partner_id"),
-    Ref("companies", "partner_id"),
+COMPANY_REFS = [  # people and registered companies publish their new snapshot: replicas follow
+    Ref("contacts", "company_id", events.contact_changed),
+    Ref("contacts", "partner_id", events.contact_changed),
+    Ref("companies", "partner_id", events.company_changed),
     Ref("leads", "company_id"),
     Ref("leads", "partner_id"),
     Ref("activities", "company_id"),

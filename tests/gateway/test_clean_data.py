@@ -212,6 +212,8 @@ async def test_merge_companies_and_refusals(crm, gw, as_role):
         assert c["id"] == a and c["contacts"]["totalCount"] == 1 and c["deals"]["totalCount"] == 1
         d = (await gw.ok("query($id: ID!) { deal(id: $id) { company { id } } }", {"id": deal}))["deal"]
         assert d["company"]["id"] == a
+        for svc in ("deals", "support", "marketing"):  # the person's replica follows the company
+            assert (await crm.services[svc].store.get("ref_contacts", person))["company_id"] == a
 
     await eventually(moved, timeout=60)
 
