@@ -221,8 +221,10 @@ async def measure(url: str, token: str, qs: list[tuple[str, str]]) -> dict[str, 
             r = await c.post(url, json={"query": SEARCH, "variables": {"t": text}})
             ms = (time.perf_counter() - t0) * 1000
             body = r.json()
-            assert r.status_code == 200 and not body.get("errors"), body
-            assert body["data"]["search"], (kind, text)  # every query is drawn from the data
+            if r.status_code != 200 or body.get("errors"):  # e.g. cancelled by the 30 s request limit
+                print(f"  {kind} {text!r}: no answer after {ms:.0f} ms: {str(body)[:120]}")
+            else:
+                assert body["data"]["search"], (kind, text)  # every query is drawn from the data
             times.setdefault(kind, []).append(ms)
     return times
 
