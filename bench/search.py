@@ -124,12 +124,15 @@ async def prepare_indexes(store) -> None:
             await store.ensure_index(coll, spec)
 
 
-def generate(size: int, seed: int = 7):
+def generate(size: int, seed: int = 7, start: int = 0):
+    """The contacts `start`..`size` of the deterministic sequence (a resumed load skips the rest)."""
     rng = random.Random(seed)
     companies = [new_id() for _ in range(max(1, size // 50))]
     now = now_iso()
     for n in range(size):
-        yield raw(person(rng, n, companies), now)
+        d = person(rng, n, companies, keys=n >= start)
+        if n >= start:
+            yield raw(d, now)
 
 
 async def load_sqlite(data_dir: Path, size: int) -> None:
@@ -143,8 +146,11 @@ async def load_sqlite(data_dir: Path, size: int) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
+    start = conn.execute('SELECT COUNT(*) FROM "c_contacts"').fetchone()[0]  # --data-dir: resume a load
+    if start:
+        print(f"resuming the load after {start:,} contacts")
     batch = []
-    for doc in generate(size):
+    for doc in generate(size, start=start):
         batch.append((doc["_id"], 1, orjson.dumps(doc).decode()))
         if len(batch) == 20000:
             conn.executemany('INSERT INTO "c_contacts" (id, version, doc) VALUES (?, ?, ?)', batch)
@@ -233,9 +239,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--data-dir", help="SQLite: a data dir of an earlier (interrupted) load, resumed")
     ap.add_argument("--mongo", help="MongoDB-wire URL (FerretDB); default the embedded SQLite store")
     args = ap.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="turnkey-search-"))
+    data = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="turnkey-search-"))
     prefix = f"bench{new_id()[-6:].lower()}"
     env = {**os.environ, "TURNKEY_DATA_DIR": str(data), "TURNKEY_DB_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
     env.pop("AMQP_URL", None)
