@@ -147,6 +147,9 @@ def stored_keys(kind: str, doc: dict) -> dict:
             domain_key=k.domain,
             first_search_key=fold(doc.get("first_name")),
             last_search_key=fold(doc.get("last_name")),
+            # "first last" and "last first": a two-word search is one index range, not a filter
+            full_search_key=fold(f"{doc.get('first_name') or ''} {doc.get('last_name') or ''}"),
+            rfull_search_key=fold(f"{doc.get('last_name') or ''} {doc.get('first_name') or ''}"),
         )
     return out
 

@@ -81,22 +81,9 @@ def plan(text: str) -> list[Probe]:
             Probe("contacts", prefix("first_search_key", w), "first name", "first_search_key", w),
         ]
     else:
-        first, rest = words[0], " ".join(words[1:])
         probes += [
-            Probe(
-                "contacts",
-                {**prefix("first_search_key", first), **prefix("last_search_key", rest)},
-                "name",
-                "last_search_key",
-                rest,
-            ),
-            Probe(
-                "contacts",
-                {**prefix("last_search_key", first), **prefix("first_search_key", rest)},
-                "name",
-                "first_search_key",
-                rest,
-            ),
+            Probe("contacts", prefix("full_search_key", whole), "name", "full_search_key", whole),
+            Probe("contacts", prefix("rfull_search_key", whole), "name", "rfull_search_key", whole),
             Probe("contacts", prefix("last_search_key", whole), "last name", "last_search_key", whole),
         ]
     return probes

@@ -33,21 +33,26 @@ class ContactsService(Service):
             [("partner_id", 1), ("name_key", 1)],
             [("owner", 1), ("kind", 1)],
             [("tier_check_at", 1)],
-            *([(k, 1)] for k in ("dup_block_key", "domain_key", "dup_name_key", "name_search_key")),
+            [("dup_block_key", 1)],
+            *([(k, 1), ("_id", 1)] for k in ("domain_key", "dup_name_key", "name_search_key")),
         ],
         "contacts": [
             [("company_id", 1), ("last_name_key", 1)],
             [("email_key", 1)],
             [("partner_id", 1), ("last_name_key", 1)],
             # duplicates and search (docs/data.md)
+            [("dup_block_key", 1)],
+            # search: a prefix range read in index order, `_id` breaking ties as the Store's sort does
             *(
-                [(k, 1)]
+                [(k, 1), ("_id", 1)]
                 for k in (
-                    "dup_block_key",
+                    "email_key",
                     "phone_key",
                     "domain_key",
                     "first_search_key",
                     "last_search_key",
+                    "full_search_key",
+                    "rfull_search_key",
                     "dup_name_key",
                 )
             ),

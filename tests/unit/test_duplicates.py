@@ -99,6 +99,7 @@ def test_search_plan_kinds():
     assert [p.key for p in search.plan("+46 8 123")] == ["phone_key"]
     assert search.plan("+46 8 123")[0].value == "+468123"
     assert {p.key for p in search.plan("nordhaven.se")} == {"domain_key"}
+    assert [p.key for p in search.plan("asa str")][2:4] == ["full_search_key", "rfull_search_key"]
     names = search.plan("Ström")
     assert {(p.coll, p.key, p.value) for p in names} >= {
         ("contacts", "last_search_key", "strom"),
