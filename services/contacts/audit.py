@@ -30,6 +30,8 @@ class AuditAction(Enum):
     UPDATED = "updated"
     DELETED = "deleted"
     EXPORTED = "exported"
+    MERGED = "merged"
+    ERASED = "erased"
 
 
 @strawberry.type(description="Who did what to which record, when, with which identity. Append-only.")

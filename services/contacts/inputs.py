@@ -10,6 +10,7 @@ import strawberry
 
 from services.common.graphql import payload
 
+from .data_types import DuplicateMatch
 from .types import Company, CompanyKind, Contact, Interaction, InteractionKind, Lifecycle, ValueTier
 
 
@@ -85,6 +86,6 @@ class LogInteractionInput:
 
 
 # ---- payloads -----------------------------------------------------------------------------------
-CompanyPayload = payload("CompanyPayload", company=Company)
-ContactPayload = payload("ContactPayload", contact=Contact)
+CompanyPayload = payload("CompanyPayload", company=Company, possible_duplicates=list[DuplicateMatch])
+ContactPayload = payload("ContactPayload", contact=Contact, possible_duplicates=list[DuplicateMatch])
 InteractionPayload = payload("InteractionPayload", interaction=Interaction)

@@ -13,7 +13,9 @@ from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
-from . import domain, events, timeline
+from . import domain, duplicates, events, timeline
+from .data_api import DataMutation, possible_duplicates
+from .data_types import RecordKind
 from .day_api import DayMutation
 from .inputs import (
     CompanyPayload,
@@ -78,13 +80,17 @@ async def _owned(
 async def _update(c: Context, coll: str, entity: str, input, changes: dict, published) -> dict:
     """Apply `changes` to the record an update input names, at the version the client read, with
     the `published` events of the change (and its audit record)."""
-    return await c.update(
-        coll, entity, input.id, lambda d: {**d, **changes}, expected_version=input.expected_version, events=published
-    )
+    kind = "company" if coll == "companies" else "contact"
+
+    def apply(d: dict) -> dict:
+        new = {**d, **changes}
+        return {**new, **duplicates.stored_keys(kind, new)}  # the keys of duplicates and search
+
+    return await c.update(coll, entity, input.id, apply, expected_version=input.expected_version, events=published)
 
 
 @strawberry.type
-class Mutation(DayMutation):
+class Mutation(DayMutation, DataMutation):
     @strawberry.mutation(
         description="Register a company. Partners register prospects they bring (deal registration).",
         extensions=allow(REGISTRARS, scoped=BOOKS),
@@ -97,8 +103,10 @@ class Mutation(DayMutation):
         prospect = fields["kind"] == domain.CompanyKind.PROSPECT.value
         await _owned(c, fields, partner_may=prospect, registers="prospects", field="kind")
         body = {"id": new_id(), **fields}
+        body.update(duplicates.stored_keys("company", body))
         doc = await c.create("companies", "Company", body, events=[events.company_created({**body, "version": 1})])
-        return CompanyPayload(company=Company.from_doc(doc))
+        similar = await possible_duplicates(c, RecordKind.COMPANY, doc)
+        return CompanyPayload(company=Company.from_doc(doc), possible_duplicates=similar)
 
     @strawberry.mutation(
         description="Change a company; changing `owner` hands the account over.",
@@ -124,8 +132,10 @@ class Mutation(DayMutation):
         account_owner = (company or {}).get("owner")
         await _owned(c, fields, partner_may=lead, registers="leads", field="lifecycle", account_owner=account_owner)
         body = {"id": new_id(), "lifecycle": domain.Lifecycle.LEAD.value, **fields}
+        body.update(duplicates.stored_keys("contact", body))
         doc = await c.create("contacts", "Contact", body, events=[events.contact_created({**body, "version": 1})])
-        return ContactPayload(contact=Contact.from_doc(doc))
+        similar = await possible_duplicates(c, RecordKind.CONTACT, doc)
+        return ContactPayload(contact=Contact.from_doc(doc), possible_duplicates=similar)
 
     @strawberry.mutation(extensions=allow(STAFF, scoped={SALES}))
     @payload_errors(ContactPayload)

@@ -10,8 +10,9 @@ from services.common.authz import ADMIN, EVERYONE, PARTNER, STAFF, allow
 from services.common.graphql import Connection
 from services.common.values import all_of, equal
 
-from . import audit
+from . import audit, merge
 from .audit import AuditEntry, AuditFilter
+from .data_api import DataQuery
 from .day_api import DayQuery
 from .inputs import CompanyFilter, ContactFilter
 from .policy import BOOKS, OWN_ROWS
@@ -47,7 +48,7 @@ def contact_filter(f: ContactFilter | None) -> dict:
 
 
 @strawberry.type
-class Query(DayQuery):
+class Query(DayQuery, DataQuery):
     @strawberry.field(description="The identity of the token this request carries.", extensions=allow(EVERYONE))
     def me(self, info: Info) -> Me:
         p: Principal = info.context.principal
@@ -55,7 +56,7 @@ class Query(DayQuery):
 
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def company(self, info: Info, id: strawberry.ID) -> Company | None:
-        return await info.context.one("companies", id, Company.from_doc)
+        return await merge.resolve(info.context, "companies", id, Company.from_doc)
 
     @strawberry.field(description="Companies, by name.", extensions=allow(STAFF, PARTNER, scoped=BOOKS))
     async def companies(
@@ -66,7 +67,7 @@ class Query(DayQuery):
 
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
-        return await info.context.one("contacts", id, Contact.from_doc)
+        return await merge.resolve(info.context, "contacts", id, Contact.from_doc)
 
     @strawberry.field(extensions=allow(STAFF, PARTNER, scoped=BOOKS))
     async def contacts(

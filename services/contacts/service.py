@@ -13,10 +13,12 @@ import contextlib
 
 from services.common.auth import Principal
 from services.common.ids import new_id
+from services.common.person_data import ERASED_CONTACT, MERGED_COMPANY, MERGED_CONTACT
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import audit, day_events, events, handover, policy, timeline
+from . import audit, day_events, events, handover, merge, policy, privacy, timeline
+from .data_types import PersonData
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact
@@ -31,11 +33,29 @@ class ContactsService(Service):
             [("partner_id", 1), ("name_key", 1)],
             [("owner", 1), ("kind", 1)],
             [("tier_check_at", 1)],
+            [("dup_block_key", 1)],
+            *([(k, 1), ("_id", 1)] for k in ("domain_key", "dup_name_key", "name_search_key")),
         ],
         "contacts": [
             [("company_id", 1), ("last_name_key", 1)],
             [("email_key", 1)],
             [("partner_id", 1), ("last_name_key", 1)],
+            # duplicates and search (docs/data.md)
+            [("dup_block_key", 1)],
+            # search: a prefix range read in index order, `_id` breaking ties as the Store's sort does
+            *(
+                [(k, 1), ("_id", 1)]
+                for k in (
+                    "email_key",
+                    "phone_key",
+                    "domain_key",
+                    "first_search_key",
+                    "last_search_key",
+                    "full_search_key",
+                    "rfull_search_key",
+                    "dup_name_key",
+                )
+            ),
         ],
         "interactions": [
             [("company_id", 1), ("occurred_at", -1)],
@@ -52,7 +72,7 @@ class ContactsService(Service):
         self.jobs: dict[str, asyncio.Task] = {}
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact], settings=self.settings)
+        return build_schema(Query, Mutation, types=[Company, Contact, PersonData], settings=self.settings)
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
@@ -74,6 +94,8 @@ class ContactsService(Service):
             Subscription("reminders", [day_events.REMINDER_DUE], lambda e: day_events.on_reminder_due(self, e)),
             Subscription("deals", [day_events.DEAL_EVENTS], lambda e: day_events.on_deal_event(self.store, e)),
             Subscription("handover", handover.OWNER_CHANGED, lambda e: handover.on_owner_changed(self.store, e)),
+            Subscription("merged", [MERGED_COMPANY, MERGED_CONTACT], lambda e: merge.on_merged(self.store, e)),
+            Subscription("erased", [ERASED_CONTACT], lambda e: privacy.on_erased(self.store, e)),
         ]
 
     def timers(self) -> list:

@@ -93,7 +93,9 @@ class Company(FromDoc):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
-        return await info.context.one("companies", id, cls.from_doc)
+        from .merge import resolve  # a merged id answers with its survivor
+
+        return await resolve(info.context, "companies", id, cls.from_doc)
 
     @strawberry.field(description="People at this company.", extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contacts(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Contact]:
@@ -154,7 +156,9 @@ class Contact(FromDoc):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:
-        return await info.context.one("contacts", id, cls.from_doc)
+        from .merge import resolve  # a merged id answers with its survivor
+
+        return await resolve(info.context, "contacts", id, cls.from_doc)
 
     @strawberry.field(
         description="Every interaction with this person, newest first, from all departments.", extensions=allow(STAFF)

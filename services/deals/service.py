@@ -12,7 +12,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, handover, leads, partner_api, policy
+from . import domain, events, handover, leads, partner_api, person_data, policy
 from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
@@ -71,7 +71,9 @@ class DealsService(Service):
         super().__init__(*args, **kw)
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact, Deal], settings=self.settings)
+        return build_schema(
+            Query, Mutation, types=[Company, Contact, Deal, person_data.PersonData], settings=self.settings
+        )
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
@@ -120,6 +122,7 @@ class DealsService(Service):
             leads.subscription(self),
             handover.subscription(self),
             *partner_api.subscriptions(self),
+            *person_data.person_subscriptions(self),
         ]
 
     def timers(self) -> list[Timer]:

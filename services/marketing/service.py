@@ -9,7 +9,7 @@ from services.common.auth import Principal
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import events, policy, public
+from . import events, person_data, policy, public
 from .api_mailing import Consent, Delivery, EmailSend
 from .mutations import Mutation
 from .queries import Query
@@ -41,14 +41,17 @@ class MarketingService(Service):
 
     def schema(self):
         return build_schema(
-            Query, Mutation, types=[Campaign, Contact, EmailSend, Delivery, Consent], settings=self.settings
+            Query,
+            Mutation,
+            types=[Campaign, Contact, EmailSend, Delivery, Consent, person_data.PersonData],
+            settings=self.settings,
         )
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll)
 
     def subscriptions(self) -> list[Subscription]:
-        return events.subscriptions(self)
+        return [*events.subscriptions(self), *person_data.person_subscriptions(self)]
 
     def public_routes(self) -> list:
         return public.routes()

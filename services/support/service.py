@@ -15,7 +15,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import escalation, events, handover, mail, partner_care, policy, survey
+from . import escalation, events, handover, mail, partner_care, person_data, policy, survey
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact, Ticket
@@ -54,13 +54,20 @@ class SupportService(Service):
         self.inbound = None
 
     def schema(self):
-        return build_schema(Query, Mutation, types=[Company, Contact, Ticket], settings=self.settings)
+        return build_schema(
+            Query, Mutation, types=[Company, Contact, Ticket, person_data.PersonData], settings=self.settings
+        )
 
     def row_scope(self, p: Principal, coll: str) -> dict:
         return policy.row_scope(self.settings, p, coll, partner_support=self.partner_support)
 
     def subscriptions(self) -> list[Subscription]:
-        return [*events.subscriptions(self), handover.subscription(self), partner_care.subscription(self)]
+        return [
+            *events.subscriptions(self),
+            handover.subscription(self),
+            partner_care.subscription(self),
+            *person_data.person_subscriptions(self),
+        ]
 
     def timers(self) -> list[Timer]:
         return [escalation.timer()]

@@ -333,6 +333,19 @@ SAMPLES: dict[str, tuple[str, dict]] = {
         "{ errors { code } } }",
         {},
     ),
+    # clean data (docs/data.md)
+    "Query.findDuplicates": ('{ findDuplicates(kind: CONTACT, id: "nope") { id score } }', {}),
+    "Query.search": ('{ search(text: "nordhaven") { kind id } }', {}),
+    "Query.exportPersonData": ('{ exportPersonData(contactId: "nope") { id } }', {}),
+    "Mutation.mergeCompanies": (
+        'mutation { mergeCompanies(input: {survivorId: "nope", mergedIds: ["nope2"]}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.mergeContacts": (
+        'mutation { mergeContacts(input: {survivorId: "nope", mergedIds: ["nope2"]}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.erasePerson": ('mutation { erasePerson(input: {contactId: "nope"}) { errors { code } } }', {}),
 }
 SAMPLES.update(PARTNER_SAMPLES)  # issue #16
 
