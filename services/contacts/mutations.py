@@ -14,7 +14,9 @@ from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
 from . import domain, events, timeline
+from .customfield_api import CustomFieldMutation
 from .day_api import DayMutation
+from .import_api import ImportMutation
 from .inputs import (
     CompanyPayload,
     ContactPayload,
@@ -84,7 +86,7 @@ async def _update(c: Context, coll: str, entity: str, input, changes: dict, publ
 
 
 @strawberry.type
-class Mutation(DayMutation):
+class Mutation(CustomFieldMutation, ImportMutation, DayMutation):
     @strawberry.mutation(
         description="Register a company. Partners register prospects they bring (deal registration).",
         extensions=allow(REGISTRARS, scoped=BOOKS),
