@@ -129,6 +129,33 @@ async def list_clauses(
     return all_of(*clauses), order
 
 
+async def record_values(context, coll: str, defs: str, entity: str, record_id) -> list[CustomFieldValue] | None:
+    """The `customFields` of a record the principal may see (None otherwise), definitions from `defs`."""
+    doc = await context.get(coll, str(record_id))
+    if doc is None:
+        return None
+    return await values_of(context, defs, entity, doc.get("custom"))
+
+
+async def set_values(
+    context, coll: str, type_name: str, defs: str, entity: str, record_id, values, expected_version, events=None
+) -> dict:
+    """Set custom values of a record the principal may see (validated against `defs`), with the
+    change's events and its audit record in the same write (Context.update)."""
+    raw = values_input(values)
+    found = await definitions(context, defs, entity)
+
+    def change(d: dict) -> dict:
+        return {**d, "custom": cf.apply(found, d.get("custom"), raw, creating=False)}
+
+    doc = await context.update(coll, type_name, record_id, change, expected_version=expected_version, events=events)
+    # the request's loader read the record before the change: the payload's customFields show the new one
+    loader = context.by_id(coll)
+    loader.clear(str(record_id))
+    loader.prime(str(record_id), doc)
+    return doc
+
+
 def values_input(values: list[CustomFieldInput]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for v in values:

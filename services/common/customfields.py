@@ -30,6 +30,20 @@ from .errors import ErrorCode, InputError
 from .money import from_minor, parse_currency, parse_money
 from .values import EARLIEST, LATEST, clean_text
 
+# a definition as its owner publishes it (`contacts.customfield.created/updated`) and replicas keep it
+DEFINITION_FIELDS = (
+    "key",
+    "entity",
+    "label",
+    "kind",
+    "required",
+    "default",
+    "help",
+    "options",
+    "currency",
+    "active",
+    "position",
+)
 KINDS = ("text", "number", "money", "date", "boolean", "select", "multiselect")
 SELECTS = ("select", "multiselect")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

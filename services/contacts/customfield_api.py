@@ -11,10 +11,11 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from services.common import customfield_types
 from services.common import customfields as cf
 from services.common.authz import ADMIN, PARTNER, SALES, STAFF, allow
 from services.common.context import Context
-from services.common.customfield_types import CustomFieldInput, CustomFieldValue, definitions, values_input, values_of
+from services.common.customfield_types import CustomFieldInput, CustomFieldValue, definitions
 from services.common.envelope import Envelope
 from services.common.errors import ErrorCode, InputError
 from services.common.graphql import FromDoc, payload, payload_errors
@@ -156,11 +157,7 @@ def changed(old: dict, new: dict) -> list[Envelope]:
 
 
 async def record_values(info: Info, coll: str, entity: str, record_id: str) -> list[CustomFieldValue] | None:
-    c: Context = info.context
-    doc = await c.get(coll, str(record_id))
-    if doc is None:
-        return None
-    return await values_of(c, DEFS, entity, doc.get("custom"))
+    return await customfield_types.record_values(info.context, coll, DEFS, entity, record_id)
 
 
 async def active_keys(c: Context, entity: str) -> set[str]:
@@ -268,13 +265,9 @@ class CustomFieldMutation:
         if entity not in RECORDS:
             raise InputError(ErrorCode.INVALID, f"{entity} values are set in their own service", ["input", "entity"])
         coll, name, published = RECORDS[entity]
-        raw = values_input(input.values)
-        defs = await definitions(c, DEFS, entity)
-
-        def change(d: dict) -> dict:
-            return {**d, "custom": cf.apply(defs, d.get("custom"), raw, creating=False)}
-
-        doc = await c.update(coll, name, input.id, change, expected_version=input.expected_version, events=published)
+        doc = await customfield_types.set_values(
+            c, coll, name, DEFS, entity, input.id, input.values, input.expected_version, published
+        )
         if entity == "company":
             return SetCustomFieldsPayload(company=Company.from_doc(doc))
         return SetCustomFieldsPayload(contact=Contact.from_doc(doc))

@@ -12,7 +12,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, handover, leads, policy
+from . import customfields, domain, events, handover, leads, policy
 from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
@@ -114,7 +114,12 @@ class DealsService(Service):
             await self.store.mutate("deals", d["id"], fn)
 
     def subscriptions(self) -> list[Subscription]:
-        return [*events.subscriptions(self), leads.subscription(self), handover.subscription(self)]
+        return [
+            *events.subscriptions(self),
+            leads.subscription(self),
+            handover.subscription(self),
+            customfields.subscription(self),
+        ]
 
     def timers(self) -> list[Timer]:
         return [

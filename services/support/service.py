@@ -15,7 +15,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import escalation, events, handover, mail, policy, survey
+from . import customfields, escalation, events, handover, mail, policy, survey
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact, Ticket
@@ -60,7 +60,7 @@ class SupportService(Service):
         return policy.row_scope(self.settings, p, coll, partner_support=self.partner_support)
 
     def subscriptions(self) -> list[Subscription]:
-        return [*events.subscriptions(self), handover.subscription(self)]
+        return [*events.subscriptions(self), handover.subscription(self), customfields.subscription(self)]
 
     def timers(self) -> list[Timer]:
         return [escalation.timer()]

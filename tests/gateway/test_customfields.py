@@ -133,7 +133,7 @@ async def test_custom_field_defined_imported_filtered_then_option_removed(crm, g
             "query($id: ID!) { auditLog(first: 5, filter: {entityId: $id}) { edges { node { action changes } } } }",
             {"id": target},
         )
-        changes = [e["node"]["changes"] for e in a["auditLog"]["edges"] if e["node"]["action"] == "updated"]
+        changes = [e["node"]["changes"] for e in a["auditLog"]["edges"] if e["node"]["action"].lower() == "updated"]
         assert any("custom" in c for c in changes), a
         return changes
 
@@ -174,3 +174,87 @@ async def test_custom_field_defined_imported_filtered_then_option_removed(crm, g
     assert seen["contacts"]["totalCount"] == 0
     body = await partner.body(SET, {"i": {"entity": "CONTACT", "id": target, "values": [{"key": seats, "value": "1"}]}})
     assert body["data"]["setCustomFields"] is None
+
+
+async def test_deal_and_ticket_custom_fields_from_contacts_definitions(crm, gw, as_role):
+    """Definitions live in contacts and reach deals and support by events; each service validates,
+    stores, filters and shows the values of its own records."""
+    t = uid()
+    phase, budget, sev = f"phase_{t}", f"budget_{t}", f"sev_{t}"
+    opts = [{"value": "concept"}, {"value": "permits"}, {"value": "build"}]
+    await call(
+        gw,
+        DEFINE,
+        {"i": {"entity": "DEAL", "key": phase, "label": "Phase", "kind": "SELECT", "options": opts}},
+        "defineCustomField",
+    )
+    await call(
+        gw,
+        DEFINE,
+        {"i": {"entity": "DEAL", "key": budget, "label": "Budget", "kind": "MONEY", "currency": "EUR"}},
+        "defineCustomField",
+    )
+    await call(
+        gw, DEFINE, {"i": {"entity": "TICKET", "key": sev, "label": "Severity", "kind": "NUMBER"}}, "defineCustomField"
+    )
+    set_deal = """mutation($i: SetDealCustomFieldsInput!) { setDealCustomFields(input: $i) {
+      deal { id customFields { key value money { amount currency } } } errors { code message } } }"""
+    deal = crm.ids["hq"]
+
+    async def set_it():
+        return await call(
+            gw,
+            set_deal,
+            {"i": {"id": deal, "values": [{"key": phase, "value": "permits"}, {"key": budget, "value": "1250.5"}]}},
+            "setDealCustomFields",
+        )
+
+    done = await eventually(set_it, timeout=60)  # once deals has the definitions from contacts' events
+    got = {f["key"]: f for f in done["deal"]["customFields"]}
+    assert got[phase]["value"] == "permits" and got[budget]["money"] == {"amount": "1250.50", "currency": "EUR"}
+    bad = await gw.ok(set_deal, {"i": {"id": deal, "values": [{"key": phase, "value": "demolition"}]}})
+    assert bad["setDealCustomFields"]["errors"][0]["code"] == "INVALID"
+    listed = await gw.ok(
+        "query($f: DealFilter) { deals(first: 10, filter: $f) { totalCount edges { node { id } } } }",
+        {"f": {"customFields": [{"key": phase, "eq": "permits"}]}},
+    )
+    assert [e["node"]["id"] for e in listed["deals"]["edges"]] == [deal]
+    # an option removed in contacts: the deal keeps its value, shown as retired, once the event arrived
+    await call(gw, UPDATE, {"i": {"entity": "DEAL", "key": phase, "removeOptions": ["permits"]}}, "updateCustomField")
+
+    async def retired():
+        d = await gw.ok(
+            "query($id: ID!) { deal(id: $id) { customFields { key value options { retired } } } }", {"id": deal}
+        )
+        f = next(x for x in d["deal"]["customFields"] if x["key"] == phase)
+        assert f["value"] == "permits" and f["options"] == [{"retired": True}], f
+        return f
+
+    await eventually(retired, timeout=60)
+
+    ticket = crm.ids["bim"]
+    set_ticket = """mutation($i: SetTicketCustomFieldsInput!) { setTicketCustomFields(input: $i) {
+      ticket { id customFields { key value number } } errors { code message } } }"""
+
+    async def set_sev():
+        return await call(
+            gw, set_ticket, {"i": {"id": ticket, "values": [{"key": sev, "value": "3"}]}}, "setTicketCustomFields"
+        )
+
+    done = await eventually(set_sev, timeout=60)
+    assert next(f for f in done["ticket"]["customFields"] if f["key"] == sev)["number"] == 3
+    listed = await gw.ok(
+        "query($f: TicketFilter) { tickets(first: 10, filter: $f) { totalCount } }",
+        {"f": {"customFields": [{"key": sev, "gte": "2"}]}},
+    )
+    assert listed["tickets"]["totalCount"] == 1
+    # a customer may not set them, a salesperson may not set a ticket's
+    customer_company = crm.ids.get("nordhaven")
+    body = await as_role("customer", f"c.{t}", company=customer_company).body(
+        set_ticket, {"i": {"id": ticket, "values": [{"key": sev, "value": "1"}]}}
+    )
+    assert body["data"]["setTicketCustomFields"] is None
+    body = await as_role("sales", f"s.{t}").body(
+        set_ticket, {"i": {"id": ticket, "values": [{"key": sev, "value": "1"}]}}
+    )
+    assert body["data"]["setTicketCustomFields"] is None
