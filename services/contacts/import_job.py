@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import datetime as dt
+import io
 import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,17 @@ INDEXES = {
 
 
 # ---- files ------------------------------------------------------------------------------------------
+def encode_row(cells: list[str]) -> str:
+    """A row as one CSV line: FerretDB stores no arrays inside arrays."""
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue()
+
+
+def decode_row(line: str) -> list[str]:
+    return next(csv.reader(io.StringIO(line, newline="")), [])
+
+
 async def save_file(store: Store, owner: str, name: str, header: list[str], rows) -> dict:
     """Store a parsed file: its chunks, then its header document. InputError past MAX_ROWS."""
     file_id = new_id()
@@ -65,7 +78,7 @@ async def save_file(store: Store, owner: str, name: str, header: list[str], rows
     async def flush() -> None:
         nonlocal chunk_no, lines, cells
         doc = {"id": f"{file_id}:{chunk_no:06d}", "kind": "chunk", "file_id": file_id, "n": chunk_no}
-        await store.insert(FILES, {**doc, "lines": lines, "rows": cells, "owner": owner})
+        await store.insert(FILES, {**doc, "lines": lines, "rows": [encode_row(c) for c in cells], "owner": owner})
         chunk_no, lines, cells = chunk_no + 1, [], []
 
     for line, row in rows:
@@ -161,7 +174,8 @@ class Runner:
                 self.virtual_companies.clear()
             chunk = await self.store.get(FILES, f"{job['file_id']}:{job['chunk']:06d}")
             header = (await self.store.get(FILES, job["file_id"]) or {}).get("columns") or []
-            counts = await self.apply(job, header, chunk["lines"], chunk["rows"]) if chunk else Counter()
+            rows = [decode_row(r) for r in chunk["rows"]] if chunk else []
+            counts = await self.apply(job, header, chunk["lines"], rows) if chunk else Counter()
 
             def progress(d: dict, n=len(chunk["rows"]) if chunk else 0, counts=counts) -> dict:
                 out = {**d, "chunk": int(d["chunk"]) + 1, "done": int(d["done"]) + n}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from tests.gateway.conftest import eventually
 from tests.gateway.test_imports import MAPPING, call, finished, uid, upload
 
@@ -35,6 +37,7 @@ def field(node: dict, key: str) -> dict | None:
     return next((f for f in node["customFields"] if f["key"] == key), None)
 
 
+@pytest.mark.timeout(600)
 async def test_custom_field_defined_imported_filtered_then_option_removed(crm, gw, as_role):
     t = uid()
     tier, seats, vip = f"tier_{t}", f"seats_{t}", f"vip_{t}"
@@ -176,6 +179,7 @@ async def test_custom_field_defined_imported_filtered_then_option_removed(crm, g
     assert body["data"]["setCustomFields"] is None
 
 
+@pytest.mark.timeout(600)
 async def test_deal_and_ticket_custom_fields_from_contacts_definitions(crm, gw, as_role):
     """Definitions live in contacts and reach deals and support by events; each service validates,
     stores, filters and shows the values of its own records."""

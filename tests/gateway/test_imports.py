@@ -12,6 +12,7 @@ import os
 import uuid
 
 import httpx
+import pytest
 
 from services.contacts import import_job
 from tests.gateway.conftest import eventually
@@ -93,6 +94,7 @@ async def run(client, file_id: str, mapping_id: str, dry: bool = False) -> dict:
     return await finished(client, job["id"])
 
 
+@pytest.mark.timeout(1800)  # a hang guard, not a timing: 4 passes over 10,000 rows
 async def test_10000_rows_twice_creates_nothing_the_second_time(crm, gw):
     t = uid()
     admin = crm.mint("admin", "test.admin")
@@ -176,6 +178,7 @@ async def test_10000_rows_twice_creates_nothing_the_second_time(crm, gw):
     assert audit["auditLog"]["edges"][0]["node"]["changes"]["updated"]["to"] == 100
 
 
+@pytest.mark.timeout(900)
 async def test_import_stopped_half_way_resumes_to_the_same_end_state(crm, gw):
     t = uid()
     admin = crm.mint("admin", "test.admin")
@@ -209,6 +212,7 @@ async def test_import_stopped_half_way_resumes_to_the_same_end_state(crm, gw):
     assert (again["created"], again["updated"], again["skipped"], again["failed"]) == (0, 0, n - 1, 1)
 
 
+@pytest.mark.timeout(600)
 async def test_cancel_stops_a_running_import(crm, gw):
     t = uid()
     admin = crm.mint("admin", "test.admin")
@@ -228,6 +232,7 @@ async def test_cancel_stops_a_running_import(crm, gw):
     assert j2["state"] == "cancelled" and j2["done"] == j["done"] < 3000
 
 
+@pytest.mark.timeout(600)
 async def test_upload_limits_and_who_may_import(crm, gw, as_role, monkeypatch):
     t = uid()
     admin = crm.mint("admin", "test.admin")

@@ -332,6 +332,42 @@ SAMPLES: dict[str, tuple[str, dict]] = {
         "{ errors { code } } }",
         {},
     ),
+    # imports and custom fields (docs/import.md, docs/customfields.md)
+    "Query.importMappings": ("{ importMappings { id } }", {}),
+    "Query.importFile": ('{ importFile(id: "nope") { id } }', {}),
+    "Query.importJob": ('{ importJob(id: "nope") { id } }', {}),
+    "Query.importJobs": ("{ importJobs(first: 1) { totalCount } }", {}),
+    "Query.customFieldDefinitions": ("{ customFieldDefinitions { id } }", {}),
+    "Mutation.saveImportMapping": (
+        'mutation { saveImportMapping(input: {name: "x", entity: CONTACT, columns: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.startImport": (
+        'mutation { startImport(input: {fileId: "nope", mappingId: "nope"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.cancelImport": ('mutation { cancelImport(input: {id: "nope"}) { errors { code } } }', {}),
+    "Mutation.defineCustomField": (
+        'mutation { defineCustomField(input: {entity: CONTACT, key: "Bad Key", label: "x", kind: TEXT}) '
+        "{ errors { code } } }",
+        {},
+    ),
+    "Mutation.updateCustomField": (
+        'mutation { updateCustomField(input: {entity: CONTACT, key: "nope"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setCustomFields": (
+        'mutation { setCustomFields(input: {entity: CONTACT, id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setDealCustomFields": (
+        'mutation { setDealCustomFields(input: {id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setTicketCustomFields": (
+        'mutation { setTicketCustomFields(input: {id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
 }
 
 
