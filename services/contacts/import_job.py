@@ -11,8 +11,9 @@ Storage:
 Per chunk: the rows are validated (imports.row_fields), the records they match are read with one
 `$in` query per match key (within the principal's row scope), and each row is applied in its own
 write: a match is updated with the changed fields, else a record is created with an id derived
-from the job and the line (imports.record_id). Every written record carries `import_mark` (job,
-line, outcome) in the same write. Then the job's progress is written, conditional on the version
+from the job and the line (imports.record_id). Every written record carries `import_mark` (the job
+and, per line of that job that wrote it, the outcome) in the same write. Then the job's progress is
+written, conditional on the version
 this holder read. A crash half-way through a chunk leaves the job at that chunk; the next run
 applies it again: a row whose record already carries its mark counts the outcome recorded there
 and writes nothing, a created row's insert meets its own id. So a resumed job ends with the same
@@ -150,6 +151,12 @@ async def _lease(store: Store, job_id: str, holder: str) -> dict | None:
     return doc if got else None
 
 
+def marked(mark: dict | None, job_id: str, line: int, outcome: str) -> dict:
+    """A record's import mark after `line` of `job_id` wrote it (the lines of that job kept)."""
+    lines = dict((mark or {}).get("lines") or {}) if (mark or {}).get("job") == job_id else {}
+    return {"job": job_id, "lines": {**lines, str(line): outcome}}
+
+
 class Runner:
     """One job's run on this replica: reads chunk after chunk and applies it."""
 
@@ -159,6 +166,8 @@ class Runner:
         self.virtual: dict[tuple[str, str], dict] = {}
         self.virtual_companies: dict[tuple[str, str], dict] = {}
         self.defs: list[dict] = []
+        self.pending: list[tuple[dict, list]] = []
+        self.pending_ids: dict[str, int] = {}
         self.columns: dict[str, str] = {}
 
     async def run(self) -> None:
@@ -208,6 +217,7 @@ class Runner:
         scope = self.scope(job, coll)
         index = await self._prefetch(coll, scope, mapping.match_on, rows, self.virtual)
         companies = await self._companies(job, rows) if mapping.entity == "contact" else {}
+        self.pending, self.pending_ids = [], {}
         for r in rows:
             try:
                 outcome = await self._row(job, mapping, coll, index, companies, r)
@@ -215,7 +225,19 @@ class Runner:
                 await self._error(job, r.line, exc)
                 outcome = "failed"
             counts[outcome] += 1
+        await self._flush(coll)
         return counts
+
+    async def _flush(self, coll: str) -> None:
+        """The chunk's new records in one bulk insert, each with its event; after a crash some may
+        exist already (their ids are the rows'): those are inserted one by one, the existing skipped."""
+        pending, self.pending, self.pending_ids = self.pending, [], {}
+        try:
+            await self.store.insert_many(coll, pending)
+        except DuplicateKeyError:
+            for body, evs in pending:
+                with contextlib.suppress(DuplicateKeyError):
+                    await self.store.insert(coll, body, events=evs)
 
     async def _prefetch(self, coll: str, scope: dict, keys: list[str], rows, virtual: dict) -> dict:
         index: dict[tuple[str, str], dict] = dict(virtual)
@@ -268,7 +290,7 @@ class Runner:
             "name_key": key,
             "kind": "prospect",
             "owner": job["owner"],
-            "import_mark": {"job": job["id"], "line": r.line, "outcome": "created"},
+            "import_mark": {"job": job["id"], "lines": {str(r.line): "created"}},
         }
         if "domain" in r.company:
             body["domain_key"] = r.company["domain"]
@@ -291,11 +313,10 @@ class Runner:
             if company_id:
                 fields["company_id"] = company_id
         match = next((index[(k, r.keys[k])] for k in mapping.match_on if (k, r.keys.get(k)) in index), None)
-        mark = {"job": job["id"], "line": r.line}
         if match is not None:
             done = match.get("import_mark") or {}
-            if done.get("job") == job["id"] and done.get("line") == r.line:
-                return done.get("outcome", "updated")  # applied before a restart: counted, not written again
+            if done.get("job") == job["id"] and str(r.line) in (done.get("lines") or {}):
+                return done["lines"][str(r.line)]  # applied before a restart: counted, not written again
             if r.custom:
                 fields["custom"] = await self._custom(mapping.entity, r, match.get("custom") or {})
                 if fields["custom"] == (match.get("custom") or {}):
@@ -305,10 +326,17 @@ class Runner:
                 return "skipped"
             if job["dry_run"]:
                 return "updated"
+            if match["id"] in self.pending_ids:  # created by an earlier row of this chunk, not yet written
+                created = events.company_created if coll == "companies" else events.contact_created
+                body = {**self.pending[self.pending_ids[match["id"]]][0], **change}
+                body["import_mark"] = marked(body.get("import_mark"), job["id"], r.line, "updated")
+                self.pending[self.pending_ids[match["id"]]] = (body, [created({**body, "version": 1})])
+                self._index(index, mapping, {**body, "created_at": ""})
+                return "updated"
             published = events.company_changed if coll == "companies" else events.contact_changed
 
             def fn(d: dict) -> dict:
-                return {**d, **change, "import_mark": {**mark, "outcome": "updated"}}
+                return {**d, **change, "import_mark": marked(d.get("import_mark"), job["id"], r.line, "updated")}
 
             new = await self.store.mutate(coll, match["id"], fn, events=published)
             self._index(index, mapping, new)
@@ -326,11 +354,9 @@ class Runner:
                 self.virtual[(k, v)] = body
             return "created"
         created = events.company_created if coll == "companies" else events.contact_created
-        try:
-            doc = await self.store.insert(coll, body, events=[created({**body, "version": 1})])
-        except DuplicateKeyError:
-            doc = await self.store.get(coll, body["id"]) or body
-        self._index(index, mapping, doc)
+        self.pending_ids[body["id"]] = len(self.pending)
+        self.pending.append((body, [created({**body, "version": 1})]))  # inserted with the chunk (_flush)
+        self._index(index, mapping, {**body, "created_at": ""})
         return "created"
 
     def _has_defs(self, entity: str) -> bool:
@@ -360,7 +386,7 @@ class Runner:
             base["kind"] = "prospect"
         else:
             base.update(first_name="", first_name_key="", lifecycle="lead", email=None, email_key=None)
-        return {**base, **fields, "import_mark": {"job": job["id"], "line": line, "outcome": "created"}}
+        return {**base, **fields, "import_mark": {"job": job["id"], "lines": {str(line): "created"}}}
 
     async def _error(self, job: dict, line: int, exc: InputError) -> None:
         doc = {
