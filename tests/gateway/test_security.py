@@ -395,6 +395,7 @@ async def root_fields(client: Client) -> list[str]:
     )
 
 
+@pytest.mark.timeout(600)  # every root field × every role: a hang guard, not a timing
 async def test_role_matrix_for_every_root_field(crm, clients):
     fields = await root_fields(clients["admin"])
     assert len(fields) >= 30
