@@ -78,7 +78,7 @@ async def mapping(client, t: str, **extra) -> str:
     return (await call(client, MAPPING, {"i": inp}, "saveImportMapping"))["mapping"]["id"]
 
 
-async def finished(client, job_id: str, timeout: float = 900) -> dict:
+async def finished(client, job_id: str, timeout: float = 2400) -> dict:
     async def check():
         j = (await client.ok(JOB, {"id": job_id}))["importJob"]
         assert j["state"] != "running", j
@@ -94,7 +94,7 @@ async def run(client, file_id: str, mapping_id: str, dry: bool = False) -> dict:
     return await finished(client, job["id"])
 
 
-@pytest.mark.timeout(1800)  # a hang guard, not a timing: 4 passes over 10,000 rows
+@pytest.mark.timeout(3600)  # a hang guard, not a timing: 4 passes over 10,000 rows (FerretDB: slow)
 async def test_10000_rows_twice_creates_nothing_the_second_time(crm, gw):
     t = uid()
     admin = crm.mint("admin", "test.admin")
