@@ -12,6 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 from services.common.errors import ErrorCode, InputError
 from services.common.values import clean_text
 
+from . import matchkeys
+
 
 class CompanyKind(Enum):
     CLIENT = "client"
@@ -81,6 +83,8 @@ def company_fields(inp, *, creating: bool) -> dict:
         v = getattr(inp, f)
         if v is not None:
             out[f] = clean_text(v, f) or None
+    if out.get("website") or ("website" in out and not creating):  # the match key imports use (matchkeys.py)
+        out["domain_key"] = matchkeys.domain_key(out["website"])
     return out
 
 
@@ -99,6 +103,8 @@ def contact_fields(inp, *, creating: bool) -> dict:
         v = getattr(inp, f)
         if v is not None:
             out[f] = clean_text(v, f) or None
+    if out.get("phone") or ("phone" in out and not creating):  # imports' match key (matchkeys.py)
+        out["phone_key"] = matchkeys.phone_key(out["phone"])
     if inp.company_id is not None:
         out["company_id"] = str(inp.company_id) or None
     if inp.lifecycle is not None:

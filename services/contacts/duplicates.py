@@ -1,8 +1,8 @@
 """Duplicates and merge: the plain rules (no strawberry, no store), unit-tested in
 tests/unit/test_duplicates.py. docs/data.md explains the scores.
 
-Normalisation (a small one of our own, until the shared match keys of the import work land in
-`matchkeys.py`; then these functions should call those): names are folded — Unicode NFKD with the
+Normalisation: e-mail, phone and domain keys are the import's (`matchkeys.py`, one spelling per
+identifier for both); names are folded — Unicode NFKD with the
 combining marks removed (stdlib `unicodedata`: accents only, no transliteration library needed),
 case-folded, punctuation to spaces, whitespace collapsed; e-mail addresses case-folded; phones
 parsed by `phonenumbers` (Google's libphonenumber) to E.164; domains from the e-mail address or
@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import phonenumbers
 from rapidfuzz import fuzz
 
 from services.common.errors import ErrorCode, InputError
+
+from . import matchkeys
 
 MIN_MERGE, MAX_MERGE = 2, 10
 THRESHOLD = 60  # a pair scoring at least this is a possible duplicate
@@ -83,37 +83,19 @@ def company_name_key(name: str | None) -> str:
 
 
 def phone_key(phone: str | None, region: str | None = None) -> str | None:
-    """E.164 form of a phone number (None when it cannot be parsed). Without a country code the
-    number is read in `region` (ISO country, e.g. 'DE'), else it cannot be placed."""
-    if not phone:
-        return None
-    try:
-        parsed = phonenumbers.parse(phone, (region or "").upper() or None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    """E.164 form of a phone number (the import's match key, matchkeys.py)."""
+    return matchkeys.phone_key(phone, region)
 
 
 def email_key(email: str | None) -> str | None:
-    return email.strip().casefold() if email and "@" in email else None
+    return matchkeys.email_key(email)
 
 
 def domain_key(value: str | None) -> str | None:
-    """The domain of an e-mail address or a website ('https://www.Nordhaven.se/x' → 'nordhaven.se');
-    free-mail domains are no company's."""
-    if not value:
-        return None
-    v = value.strip().casefold()
-    try:
-        host = v.rsplit("@", 1)[1] if "@" in v else (urlsplit(v if "//" in v else f"//{v}").hostname or "")
-    except ValueError:  # e.g. an unbalanced "[" (an IPv6 literal) in what was typed as a website
-        return None
-    host = host.removeprefix("www.").strip(".")
-    if not host or "." not in host or host in FREE_MAIL:
-        return None
-    return host
+    """The domain of an e-mail address or a website (matchkeys.py: 'https://www.Nordhaven.se/x' →
+    'nordhaven.se'); free-mail domains are no company's."""
+    d = matchkeys.domain_key(value)
+    return None if d is None or d in FREE_MAIL else d
 
 
 # ---- keys of a record -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import typing
 
 import strawberry
 
+from services.common.customfield_types import CustomFieldFilter
 from services.common.graphql import payload
 
 from .data_types import DuplicateMatch
@@ -22,6 +23,7 @@ class CompanyFilter:
     name_prefix: str | None = strawberry.field(default=None, description="Names starting with this, case-insensitive.")
     owner: str | None = None
     tier: ValueTier | None = strawberry.field(default=None, description="Value tier A, B or C.")
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(default=None, description="All must hold.")
 
 
 @strawberry.input
@@ -30,6 +32,7 @@ class ContactFilter:
     lifecycle: Lifecycle | None = None
     email: str | None = None
     owner: str | None = None
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(default=None, description="All must hold.")
 
 
 # ---- mutation inputs ----------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, ts_input
 
 from . import domain, duplicates, events, timeline
+from .customfield_api import CustomFieldMutation
 from .data_api import DataMutation, possible_duplicates
 from .data_types import RecordKind
 from .day_api import DayMutation
+from .import_api import ImportMutation
 from .inputs import (
     CompanyPayload,
     ContactPayload,
@@ -90,7 +92,7 @@ async def _update(c: Context, coll: str, entity: str, input, changes: dict, publ
 
 
 @strawberry.type
-class Mutation(DayMutation, DataMutation):
+class Mutation(CustomFieldMutation, ImportMutation, DayMutation, DataMutation):
     @strawberry.mutation(
         description="Register a company. Partners register prospects they bring (deal registration).",
         extensions=allow(REGISTRARS, scoped=BOOKS),

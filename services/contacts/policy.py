@@ -43,6 +43,14 @@ def row_scope(settings: Settings, p: Principal, coll: str) -> dict:
         return ALL_ROWS
     if coll == "transfer_jobs" and p.role == ADMIN:
         return ALL_ROWS
+    if coll in ("import_jobs", "import_files", "import_errors") and p.role in (ADMIN, SALES, MARKETING):
+        # imports (docs/import.md): admins see every one, sales and marketing their own; a job's
+        # errors are reached only through a job the principal can see
+        return ALL_ROWS if p.role == ADMIN or coll == "import_errors" else {"owner": p.sub}
+    if coll == "custom_field_defs" and p.role in STAFF | {PARTNER}:
+        return ALL_ROWS  # definitions (docs/customfields.md); only admins change them
+    if coll == "import_mappings" and p.role in (ADMIN, SALES, MARKETING):
+        return ALL_ROWS  # saved mappings are shared by everyone who imports
     if coll == "interactions" and p.role in STAFF:
         return ALL_ROWS  # reached only through companies/contacts the principal can see
     if coll == "audit_log" and p.role == ADMIN:

@@ -7,13 +7,16 @@ from strawberry.types import Info
 
 from services.common.auth import Principal
 from services.common.authz import ADMIN, EVERYONE, PARTNER, STAFF, allow
+from services.common.customfield_types import CustomFieldSort, list_clauses
 from services.common.graphql import Connection
 from services.common.values import all_of, equal
 
 from . import audit, merge
 from .audit import AuditEntry, AuditFilter
+from .customfield_api import DEFS, CustomFieldQuery
 from .data_api import DataQuery
 from .day_api import DayQuery
+from .import_api import ImportQuery
 from .inputs import CompanyFilter, ContactFilter
 from .policy import BOOKS, OWN_ROWS
 from .types import CONTACT_SORT, Company, Contact, Me
@@ -48,7 +51,7 @@ def contact_filter(f: ContactFilter | None) -> dict:
 
 
 @strawberry.type
-class Query(DayQuery, DataQuery):
+class Query(CustomFieldQuery, ImportQuery, DayQuery, DataQuery):
     @strawberry.field(description="The identity of the token this request carries.", extensions=allow(EVERYONE))
     def me(self, info: Info) -> Me:
         p: Principal = info.context.principal
@@ -60,10 +63,16 @@ class Query(DayQuery, DataQuery):
 
     @strawberry.field(description="Companies, by name.", extensions=allow(STAFF, PARTNER, scoped=BOOKS))
     async def companies(
-        self, info: Info, first: int | None = None, after: str | None = None, filter: CompanyFilter | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: CompanyFilter | None = None,
+        sort: CustomFieldSort | None = None,
     ) -> Connection[Company] | None:
-        flt = company_filter(filter)
-        return await info.context.page("companies", flt, [("name_key", 1)], first, after, Company.from_doc)
+        custom, order = await list_clauses(info.context, DEFS, "company", filter and filter.custom_fields, sort)
+        flt = all_of(company_filter(filter), custom)
+        return await info.context.page("companies", flt, [*order, ("name_key", 1)], first, after, Company.from_doc)
 
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
@@ -71,10 +80,16 @@ class Query(DayQuery, DataQuery):
 
     @strawberry.field(extensions=allow(STAFF, PARTNER, scoped=BOOKS))
     async def contacts(
-        self, info: Info, first: int | None = None, after: str | None = None, filter: ContactFilter | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ContactFilter | None = None,
+        sort: CustomFieldSort | None = None,
     ) -> Connection[Contact] | None:
-        flt = contact_filter(filter)
-        return await info.context.page("contacts", flt, CONTACT_SORT, first, after, Contact.from_doc)
+        custom, order = await list_clauses(info.context, DEFS, "contact", filter and filter.custom_fields, sort)
+        flt = all_of(contact_filter(filter), custom)
+        return await info.context.page("contacts", flt, [*order, *CONTACT_SORT], first, after, Contact.from_doc)
 
     @strawberry.field(
         description="The audit log, newest first: every change made through any service.", extensions=allow(ADMIN)

@@ -17,7 +17,7 @@ from services.common.person_data import ERASED_CONTACT, MERGED_COMPANY, MERGED_C
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import audit, day_events, events, handover, merge, policy, privacy, timeline
+from . import audit, day_events, events, handover, import_http, import_job, merge, policy, privacy, timeline
 from .data_types import PersonData
 from .mutations import Mutation
 from .queries import Query
@@ -64,7 +64,11 @@ class ContactsService(Service):
             [("kind", 1), ("occurred_at", 1)],
         ],
         "audit_log": [[("at", -1)], [("entity_id", 1), ("at", -1)], [("actor.sub", 1), ("at", -1)]],
+        **{k: v for k, v in import_job.INDEXES.items() if k not in ("companies", "contacts")},
     }
+    indexes["custom_field_defs"] = [[("entity", 1), ("position", 1)]]
+    indexes["companies"] = indexes["companies"] + import_job.INDEXES["companies"]
+    indexes["contacts"] = indexes["contacts"] + import_job.INDEXES["contacts"]
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -98,6 +102,9 @@ class ContactsService(Service):
             Subscription("erased", [ERASED_CONTACT], lambda e: privacy.on_erased(self.store, e)),
         ]
 
+    def public_routes(self) -> list:
+        return import_http.routes()  # token-checked by their handlers (docs/import.md)
+
     def timers(self) -> list:
         return day_events.timers(self)
 
@@ -110,6 +117,7 @@ class ContactsService(Service):
     async def start(self) -> None:
         await super().start()
         await handover.resume_all(self.store, self.spawn_transfer)
+        await import_job.resume_all(self)
 
     async def stop(self) -> None:
         for task in self.jobs.values():

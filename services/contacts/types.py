@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from services.common.authz import EVERYONE, STAFF, allow
+from services.common.authz import EVERYONE, PARTNER, STAFF, allow
+from services.common.customfield_types import CustomFieldValue
 from services.common.graphql import Connection, FromDoc
 
 from . import domain, timeline
@@ -91,6 +92,12 @@ class Company(FromDoc):
     def last_contact_at(self) -> dt.datetime | None:
         return dt.datetime.fromisoformat(self.last_contact) if self.last_contact else None
 
+    @strawberry.field(description="Custom fields (docs/customfields.md).", extensions=allow(STAFF, PARTNER))
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue] | None:
+        from .customfield_api import record_values
+
+        return await record_values(info, "companies", "company", self.id)
+
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Company | None:
         from .merge import resolve  # a merged id answers with its survivor
@@ -153,6 +160,12 @@ class Contact(FromDoc):
     @strawberry.field(extensions=allow(EVERYONE, scoped=OWN_ROWS))
     async def company(self, info: Info) -> Company | None:
         return await info.context.one("companies", self.company_id or None, Company.from_doc)
+
+    @strawberry.field(description="Custom fields (docs/customfields.md).", extensions=allow(STAFF, PARTNER))
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue] | None:
+        from .customfield_api import record_values
+
+        return await record_values(info, "contacts", "contact", self.id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Contact | None:

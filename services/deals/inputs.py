@@ -8,6 +8,7 @@ import decimal
 
 import strawberry
 
+from services.common.customfield_types import CustomFieldFilter
 from services.common.graphql import UserError, payload
 from services.common.values import equal
 
@@ -52,10 +53,13 @@ class DealFilter:
     company_id: strawberry.ID | None = None
     owner: str | None = None
     stage_id: strawberry.ID | None = None
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(default=None, description="All must hold.")
 
     def clauses(self) -> list[dict]:
-        """One equality clause per field that is set (each field is named as the deal's)."""
-        return equal({**dataclasses.asdict(self), "status": self.status and self.status.value}.items())
+        """One equality clause per field that is set (each field is named as the deal's; custom fields
+        are the query's, services/common/customfield_types.py)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "custom_fields"}
+        return equal({**fields, "status": self.status and self.status.value}.items())
 
 
 @strawberry.input

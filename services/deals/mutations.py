@@ -16,6 +16,7 @@ from services.common.values import clean_text, date_input, ts_input
 from services.contacts.domain import partner_registration
 
 from . import domain, events, planning
+from .customfields import DealCustomFieldMutation
 from .inputs import (
     CreateDealInput,
     CreateProductInput,
@@ -43,7 +44,7 @@ async def managed_lost_reason(c, given: str | None) -> str | None:
 
 
 @strawberry.type
-class Mutation(SalesMutation, PartnerMutation):
+class Mutation(DealCustomFieldMutation, SalesMutation, PartnerMutation):
     @strawberry.mutation(
         description="Open a deal. The payload's warnings tell staff about the client's unresolved "
         "problems. Partners register deals for companies they registered.",

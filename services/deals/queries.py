@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import ADMIN, PARTNER, SALES, allow
+from services.common.customfield_types import CustomFieldSort, list_clauses
 from services.common.graphql import Connection, PublicError
 from services.common.money import parse_currency
 from services.common.values import all_of
@@ -42,10 +43,18 @@ class Query(SalesQuery, PartnerQuery):
 
     @strawberry.field(extensions=allow(DEAL_READERS, scoped={SALES, PARTNER}))
     async def deals(
-        self, info: Info, first: int | None = None, after: str | None = None, filter: DealFilter | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: DealFilter | None = None,
+        sort: CustomFieldSort | None = None,
     ) -> Connection[Deal] | None:
-        flt = all_of(*filter.clauses()) if filter else {}
-        return await info.context.page("deals", flt, DEAL_SORT, first, after, Deal.from_doc)
+        custom, order = await list_clauses(
+            info.context, "ref_custom_fields", "deal", filter and filter.custom_fields, sort
+        )
+        flt = all_of(*(filter.clauses() if filter else []), custom)
+        return await info.context.page("deals", flt, [*order, *DEAL_SORT], first, after, Deal.from_doc)
 
     @strawberry.field(
         description="Open deals of one pipeline by stage: amount and probability-weighted amount.",

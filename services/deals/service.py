@@ -12,7 +12,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import domain, events, handover, leads, partner_api, person_data, policy
+from . import customfields, domain, events, handover, leads, partner_api, person_data, policy
 from .config import DealsConfig
 from .mutations import Mutation
 from .queries import Query
@@ -123,6 +123,7 @@ class DealsService(Service):
             handover.subscription(self),
             *partner_api.subscriptions(self),
             *person_data.person_subscriptions(self),
+            customfields.subscription(self),
         ]
 
     def timers(self) -> list[Timer]:

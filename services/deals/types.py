@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import PARTNER, SALES, STAFF, allow
+from services.common.customfield_types import CustomFieldValue, record_values
 from services.common.graphql import Connection, EntityRef, FromDoc, Money
 
 from . import domain
@@ -210,6 +211,10 @@ class Deal(FromDoc):
 
     company = reference(Company, "company_id")
     contact = reference(Contact, "contact_id")
+
+    @strawberry.field(description="Custom fields (docs/customfields.md).", extensions=allow(DEAL_READERS))
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue] | None:
+        return await record_values(info.context, "deals", "ref_custom_fields", "deal", self.id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Deal | None:

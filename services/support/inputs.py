@@ -6,6 +6,7 @@ import datetime as dt
 
 import strawberry
 
+from services.common.customfield_types import CustomFieldFilter
 from services.common.graphql import payload
 
 from .types import (
@@ -28,6 +29,7 @@ class TicketFilter:
     queue_id: strawberry.ID | None = None
     assignee: str | None = None
     deliverable_id: strawberry.ID | None = None
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(default=None, description="All must hold.")
 
 
 @strawberry.input

@@ -12,6 +12,7 @@ from services.common.ids import new_id, now_iso
 from services.common.values import clean_text, date_input, ts_input
 
 from . import domain, escalation, events, knowledge, mail, remarks, sla, survey, tickets
+from .customfields import TicketCustomFieldMutation
 from .inputs import (
     AddTicketCommentInput,
     AssignTicketInput,
@@ -38,7 +39,7 @@ from .types import SlaCalendar, SlaPolicy, SupportAgent, SupportQueue, Ticket, T
 
 
 @strawberry.type
-class Mutation(KbMutation, RemarksMutation):
+class Mutation(TicketCustomFieldMutation, KbMutation, RemarksMutation):
     @strawberry.mutation(
         description="Open a ticket. A customer opens tickets for its own company (and as its own contact).",
         extensions=allow(ADMIN, SUPPORT, SALES, CUSTOMER, scoped={CUSTOMER}),

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import CUSTOMER, PARTNER, STAFF, allow
+from services.common.customfield_types import CustomFieldSort, list_clauses
 from services.common.graphql import Connection, paginate
 from services.common.values import all_of, equal
 
@@ -30,7 +31,12 @@ class Query(KbQuery, RemarksQuery, ReportsQuery, PartnerCareQuery):
         extensions=allow(TICKET_READERS, scoped={CUSTOMER, PARTNER}),
     )
     async def tickets(
-        self, info: Info, first: int | None = None, after: str | None = None, filter: TicketFilter | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: TicketFilter | None = None,
+        sort: CustomFieldSort | None = None,
     ) -> Connection[Ticket] | None:
         f = filter or TicketFilter()
         flt = all_of(
@@ -46,7 +52,10 @@ class Query(KbQuery, RemarksQuery, ReportsQuery, PartnerCareQuery):
             )
         )
         c = info.context
-        return await paginate(c.store, "tickets", c.scoped("tickets", flt), TICKET_SORT, first, after, Ticket.from_doc)
+        custom, order = await list_clauses(c, "ref_custom_fields", "ticket", f.custom_fields, sort)
+        flt = all_of(flt, custom)
+        sort_spec = [*order, *TICKET_SORT]
+        return await paginate(c.store, "tickets", c.scoped("tickets", flt), sort_spec, first, after, Ticket.from_doc)
 
     @strawberry.field(description="Business-hours calendars.", extensions=allow(STAFF))
     async def sla_calendars(self, info: Info) -> list[SlaCalendar] | None:

@@ -15,7 +15,7 @@ from services.common.scheduler import Timer
 from services.common.schema import build_schema
 from services.common.service import Service, Subscription
 
-from . import escalation, events, handover, mail, partner_care, person_data, policy, survey
+from . import customfields, escalation, events, handover, mail, partner_care, person_data, policy, survey
 from .mutations import Mutation
 from .queries import Query
 from .types import Company, Contact, Ticket
@@ -67,6 +67,7 @@ class SupportService(Service):
             handover.subscription(self),
             partner_care.subscription(self),
             *person_data.person_subscriptions(self),
+            customfields.subscription(self),
         ]
 
     def timers(self) -> list[Timer]:

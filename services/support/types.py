@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.common.authz import CUSTOMER, PARTNER, STAFF, allow
+from services.common.customfield_types import CustomFieldValue, record_values
 from services.common.graphql import Connection, EntityRef, FromDoc
 from services.common.values import all_of, parse_date, parse_ts
 
@@ -140,6 +141,10 @@ class Ticket(FromDoc):
     @classmethod
     def doc_fields(cls, doc: dict) -> dict:
         return {"opened_at": parse_ts(doc["created_at"]), "doc": doc}
+
+    @strawberry.field(description="Custom fields (docs/customfields.md).", extensions=allow(STAFF))
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue] | None:
+        return await record_values(info.context, "tickets", "ref_custom_fields", "ticket", self.id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Ticket | None:

@@ -32,6 +32,22 @@ async def test_insert_with_given_id_and_duplicate_id(store):
     assert (await store.get("companies", "c1"))["name"] == "A"
 
 
+async def test_insert_many_with_events_and_a_duplicate(store):
+    from services.common.envelope import Envelope
+
+    docs = await store.insert_many(
+        "bulk", [({"id": f"b{i}", "n": i}, [Envelope("t.bulk.created", f"b{i}", {"n": i})]) for i in range(5)]
+    )
+    assert [d["id"] for d in docs] == [f"b{i}" for i in range(5)] and {d["version"] for d in docs} == {1}
+    assert await store.count("bulk", {"n": {"$gte": 0}}) == 5
+    pending = [doc for coll, doc in await store.pending_outbox() if coll == "bulk"]
+    assert len(pending) == 5  # each document carries its own event (outbox)
+    assert await store.insert_many("bulk", []) == []
+    with pytest.raises(DuplicateKeyError):
+        await store.insert_many("bulk", [({"id": "b9", "n": 9}, []), ({"id": "b1", "n": 100}, [])])
+    assert (await store.get("bulk", "b1"))["n"] == 1  # never overwritten
+
+
 async def test_unique_index_is_typed_error(store):
     await store.ensure_index("people", ["email"], unique=True)
     await store.ensure_index("people", ["email"], unique=True)  # idempotent

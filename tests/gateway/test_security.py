@@ -346,6 +346,42 @@ SAMPLES: dict[str, tuple[str, dict]] = {
         {},
     ),
     "Mutation.erasePerson": ('mutation { erasePerson(input: {contactId: "nope"}) { errors { code } } }', {}),
+    # imports and custom fields (docs/import.md, docs/customfields.md)
+    "Query.importMappings": ("{ importMappings { id } }", {}),
+    "Query.importFile": ('{ importFile(id: "nope") { id } }', {}),
+    "Query.importJob": ('{ importJob(id: "nope") { id } }', {}),
+    "Query.importJobs": ("{ importJobs(first: 1) { totalCount } }", {}),
+    "Query.customFieldDefinitions": ("{ customFieldDefinitions { id } }", {}),
+    "Mutation.saveImportMapping": (
+        'mutation { saveImportMapping(input: {name: "x", entity: CONTACT, columns: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.startImport": (
+        'mutation { startImport(input: {fileId: "nope", mappingId: "nope"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.cancelImport": ('mutation { cancelImport(input: {id: "nope"}) { errors { code } } }', {}),
+    "Mutation.defineCustomField": (
+        'mutation { defineCustomField(input: {entity: CONTACT, key: "Bad Key", label: "x", kind: TEXT}) '
+        "{ errors { code } } }",
+        {},
+    ),
+    "Mutation.updateCustomField": (
+        'mutation { updateCustomField(input: {entity: CONTACT, key: "nope"}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setCustomFields": (
+        'mutation { setCustomFields(input: {entity: CONTACT, id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setDealCustomFields": (
+        'mutation { setDealCustomFields(input: {id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
+    "Mutation.setTicketCustomFields": (
+        'mutation { setTicketCustomFields(input: {id: "nope", values: []}) { errors { code } } }',
+        {},
+    ),
 }
 SAMPLES.update(PARTNER_SAMPLES)  # issue #16
 
@@ -374,7 +410,7 @@ async def root_fields(client: Client) -> list[str]:
     )
 
 
-@pytest.mark.timeout(600)  # ~1,100 requests through the gateway: a hang guard, not a timing
+@pytest.mark.timeout(600)  # every root field × every role (~1,100 requests): a hang guard, not a timing
 async def test_role_matrix_for_every_root_field(crm, clients):
     fields = await root_fields(clients["admin"])
     assert len(fields) >= 30

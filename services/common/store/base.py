@@ -156,6 +156,33 @@ class Store(Port):
             self._mark(coll, raw["_id"])
         return public(raw)
 
+    async def insert_many(self, coll: str, items: Sequence[tuple[Doc, Iterable[Envelope]]]) -> list[Doc]:
+        """Insert new documents, each with its own events in its own document (as `insert`), in as
+        few round trips as the backend allows (bulk loads: imports). Not atomic as a whole: on a
+        DuplicateKeyError some of them may have been inserted; each one is complete or absent."""
+        check_collection(coll)
+        now = now_iso()
+        raws = []
+        for doc, events in items:
+            raw = _body(doc)
+            raw["_id"] = str(doc.get("id") or new_id())
+            raw.update(version=1, created_at=now, updated_at=now)
+            raws.append(self._with_events(raw, events))
+        if not raws:
+            return []
+        try:
+            await self._insert_many(coll, raws)
+        finally:
+            for r in raws:
+                if r.get("_pending"):
+                    self._mark(coll, r["_id"])  # (one that failed to insert is simply not found)
+        return [public(r) for r in raws]
+
+    async def _insert_many(self, coll: str, docs: list[Doc]) -> None:
+        """Adapters override this with their bulk insert; the default inserts one by one."""
+        for doc in docs:
+            await self._insert(coll, doc)
+
     async def get(self, coll: str, id: str) -> Doc | None:
         return public(await self._get(check_collection(coll), str(id)))
 

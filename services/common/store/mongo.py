@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.errors import BulkWriteError, OperationFailure
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
-from pymongo.errors import OperationFailure
 
 from ..errors import DuplicateKeyError
 from .base import Store
@@ -121,6 +121,22 @@ class MongoStore(Store):
         except OperationFailure as exc:
             if _is_duplicate(exc):
                 raise DuplicateKeyError(coll, str(exc)) from exc
+            raise
+
+    async def _insert_many(self, coll: str, docs: list[Doc]) -> None:
+        """`insert_many(ordered=False)`: every document that can be inserted is; a duplicate raises
+        DuplicateKeyError after the others went in."""
+        try:
+            await self.db[coll].insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if errors and all(
+                e.get("code") in (11000, 11001)
+                or "duplicate" in str(e.get("errmsg", "")).lower()
+                or "UNIQUE constraint" in str(e.get("errmsg", ""))
+                for e in errors
+            ):
+                raise DuplicateKeyError(coll, str(errors[0].get("errmsg"))) from exc
             raise
 
     async def _get(self, coll: str, id: str) -> Doc | None:

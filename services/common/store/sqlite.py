@@ -183,6 +183,26 @@ class SqliteStore(Store):
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(coll, str(exc)) from exc
 
+    async def _insert_many(self, coll: str, docs: list[Doc]) -> None:
+        """One transaction (executemany): all or, on a duplicate id, none."""
+        t = await self._table(coll)
+
+        def write(conn: sqlite3.Connection) -> None:
+            try:
+                conn.executemany(
+                    f"INSERT INTO {t} (id, version, doc) VALUES (?, ?, ?)",
+                    [(d["_id"], d["version"], _dumps(d)) for d in docs],
+                )
+                conn.commit()
+            except sqlite3.IntegrityError:
+                conn.rollback()
+                raise
+
+        try:
+            await self._run(write)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(coll, str(exc)) from exc
+
     async def _get(self, coll: str, id: str) -> Doc | None:
         if coll not in self._known:
             return None
