@@ -16,6 +16,7 @@ from services.common.ids import new_id, now_iso, utcnow
 from services.common.values import all_of, clean_text, ts_input
 
 from . import audience, calls
+from .consent import ConsentChannel, address_key
 from .types import Contact
 
 CallOutcome = strawberry.enum(calls.Outcome, name="CallOutcome")
@@ -78,8 +79,15 @@ class CallList(FromDoc):
     campaign_id: strawberry.ID | None
     script: str | None
     callers: list[str]
+    skipped_do_not_call: int = strawberry.field(
+        description="Segment members left off the list: they withdrew phone consent."
+    )
     version: int
     created_at: dt.datetime
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"skipped_do_not_call": int(doc.get("skipped_do_not_call") or 0)}  # lists made before the rule
 
     @strawberry.field(extensions=allow(CALLERS))
     async def items(
@@ -178,6 +186,10 @@ class CallMutations:
                 ErrorCode.INVALID, f"a call list holds at most {calls.MAX_ITEMS} contacts", ["input", "segmentId"]
             )
         people = await c.store.find_all("ref_contacts", flt, sort=[("id", 1)])
+        keys = {p["id"]: address_key(ConsentChannel.PHONE, contact_id=p["id"]) for p in people}
+        phone = await c.store.get_many("consents", list(keys.values()))
+        barred = {p["id"] for p in people if calls.do_not_call(phone.get(keys[p["id"]]))}
+        people = [p for p in people if p["id"] not in barred]
         pairs = calls.assign([p["id"] for p in people], callers)
         lid = new_id()
         body = {
@@ -187,6 +199,7 @@ class CallMutations:
             "campaign_id": str(input.campaign_id) if input.campaign_id else None,
             "script": clean_text(input.script, "script", max_len=20000) if input.script else None,
             "callers": callers,
+            "skipped_do_not_call": len(barred),
         }
         doc = await c.create("call_lists", "CallList", body)
         by_id = {p["id"]: p for p in people}

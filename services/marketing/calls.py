@@ -11,6 +11,8 @@ from enum import Enum
 from services.common.errors import ErrorCode, InputError
 from services.common.ids import iso
 
+from .consent import ConsentStatus
+
 MAX_ATTEMPTS = 5
 MAX_ITEMS = 5000
 RETRY_AFTER = {"no_answer": dt.timedelta(hours=2), "busy": dt.timedelta(minutes=15)}
@@ -30,6 +32,13 @@ class Outcome(Enum):
 class ItemStatus(Enum):
     OPEN = "open"
     DONE = "done"
+
+
+def do_not_call(phone_consent: dict | None) -> bool:
+    """Whether a contact stays off call lists: the one who withdrew phone consent (a do-not-call
+    request). Business calls rest on legitimate interest until the person objects, so no record,
+    or a pending one, does not keep anyone off (docs/marketing.md)."""
+    return bool(phone_consent) and phone_consent.get("status") == ConsentStatus.WITHDRAWN.value
 
 
 def priority(profile: dict) -> int:

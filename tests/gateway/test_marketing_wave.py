@@ -218,14 +218,14 @@ async def _people(gw, owner: str, n: int) -> list[str]:
     return list(await gather_limited([one(i) for i in range(n)]))
 
 
-async def _consent(gw, contact_id: str, status: str = "GRANTED") -> None:
+async def _consent(gw, contact_id: str, status: str = "GRANTED", channel: str = "EMAIL") -> None:
     await ok_payload(
         gw,
         CONSENT,
         {
             "i": {
                 "contactId": contact_id,
-                "channel": "EMAIL",
+                "channel": channel,
                 "status": status,
                 "source": "IMPORT",
                 "proof": "import 2026-05",
@@ -407,8 +407,9 @@ async def _unlisten(crm, name: str) -> None:
 
 async def test_call_list_interested_creates_a_lead_request(gw, crm, as_role):
     owner = f"call.{tag()}"
-    await _people(gw, owner, 3)
-    await preview_is(gw, owner_segment(owner), 3)
+    ids = await _people(gw, owner, 4)
+    await preview_is(gw, owner_segment(owner), 4)
+    await _consent(gw, ids[3], "WITHDRAWN", channel="PHONE")  # do not call: left off the list
     segment = (
         await ok_payload(
             gw, NEW_SEGMENT, {"i": {"name": f"Call {owner}", "definition": owner_segment(owner)}}, "createSegment"
@@ -418,7 +419,7 @@ async def test_call_list_interested_creates_a_lead_request(gw, crm, as_role):
     callers = [f"sales.c1.{owner}", f"sales.c2.{owner}"]
     d = await ok_payload(
         gw,
-        "mutation($i: CreateCallListInput!) { createCallList(input: $i) { callList { id items(first: 10) { totalCount } } "
+        "mutation($i: CreateCallListInput!) { createCallList(input: $i) { callList { id skippedDoNotCall items(first: 10) { totalCount } } "
         "errors { code message } } }",
         {
             "i": {
@@ -432,7 +433,7 @@ async def test_call_list_interested_creates_a_lead_request(gw, crm, as_role):
         "createCallList",
     )
     list_id = d["callList"]["id"]
-    assert d["callList"]["items"]["totalCount"] == 3
+    assert d["callList"]["items"]["totalCount"] == 3 and d["callList"]["skippedDoNotCall"] == 1
     name, leads = await _listen(crm, "marketing.lead.requested")
     try:
         caller = as_role("sales", callers[0])

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.common.errors import ErrorCode, InputError
-from services.marketing import attribution, domain
+from services.marketing import attribution, calls, domain
 
 
 def campaign(**kw):
@@ -121,3 +121,10 @@ def test_roi():
     assert attribution.roi(0, 100) == -1.0
     assert attribution.roi(100, 0) is None
     assert attribution.roi(1, 3) == -0.6667
+
+
+def test_only_a_withdrawn_phone_consent_keeps_a_contact_off_call_lists():
+    assert calls.do_not_call({"status": "withdrawn"})
+    assert not calls.do_not_call(None)
+    assert not calls.do_not_call({"status": "pending"})
+    assert not calls.do_not_call({"status": "granted"})
