@@ -28,6 +28,30 @@ def own_rows() -> list:
     return allow(TICKET_READERS, scoped={CUSTOMER, PARTNER})
 
 
+@strawberry.type(
+    description="A file that came with an e-mail (metadata; content kept up to TURNKEY_ATTACHMENT_MAX_BYTES)."
+)
+class Attachment:
+    id: strawberry.ID
+    filename: str
+    content_type: str | None
+    size: int = strawberry.field(description="Bytes.")
+    stored: bool = strawberry.field(description="Whether its content is kept (it was within the size limit).")
+
+    @classmethod
+    def list_of(cls, doc: dict) -> list[Attachment]:
+        return [
+            cls(
+                id=a["id"],
+                filename=a.get("filename") or "attachment",
+                content_type=a.get("content_type"),
+                size=int(a.get("size") or 0),
+                stored=bool(a.get("stored")),
+            )
+            for a in doc.get("attachments") or []
+        ]
+
+
 @strawberry.federation.type(keys=["id"])
 class Ticket(FromDoc):
     id: strawberry.ID
@@ -51,6 +75,10 @@ class Ticket(FromDoc):
     revision_id: strawberry.ID | None = strawberry.field(description="The revision this remark was raised on.")
     resolved_in_revision_id: strawberry.ID | None = strawberry.field(description="The revision that resolved it.")
     doc: strawberry.Private[dict]
+
+    @strawberry.field(description="Files of the e-mail that opened it.", extensions=allow(STAFF, PARTNER, CUSTOMER))
+    def attachments(self) -> list[Attachment]:
+        return Attachment.list_of(self.doc)
 
     @strawberry.field(description="The support queue (staff only).", extensions=allow(STAFF))
     def queue_id(self) -> strawberry.ID | None:
@@ -301,6 +329,11 @@ class TicketComment(FromDoc):
     author: str = strawberry.field(description="Who wrote it (user id).")
     author_role: str
     created_at: dt.datetime
+    attachments: list[Attachment] = strawberry.field(description="Files of the e-mail it came from.")
+
+    @classmethod
+    def doc_fields(cls, doc: dict) -> dict:
+        return {"attachments": Attachment.list_of(doc)}
 
 
 class _TicketsOf:

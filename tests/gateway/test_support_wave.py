@@ -325,7 +325,8 @@ async def test_email_thread_makes_one_ticket_with_two_comments_and_no_loop(crm, 
     await send(inbound, third)  # a redelivery changes nothing
 
     q = """query($c: ID!) { tickets(first: 10, filter: { companyId: $c }) { totalCount edges { node {
-      id version subject channel contactId comments { totalCount edges { node { body authorRole } } } } } } }"""
+      id version subject channel contactId attachments { filename contentType size stored }
+      comments { totalCount edges { node { body authorRole attachments { filename } } } } } } } }"""
     data = (await gw.ok(q, {"c": company}))["tickets"]
     assert data["totalCount"] == 1
     ticket = data["edges"][0]["node"]
@@ -334,6 +335,10 @@ async def test_email_thread_makes_one_ticket_with_two_comments_and_no_loop(crm, 
     svc = crm.services["support"]
     files = (await svc.store.find("attachments", {"ticket_id": ticket["id"]})).items
     assert [(f["filename"], f["size"], f["stored"]) for f in files] == [("photo.pdf", 13, True)]
+    assert ticket["attachments"] == [
+        {"filename": "photo.pdf", "contentType": "application/pdf", "size": 13, "stored": True}
+    ]
+    assert [e["node"]["attachments"] for e in ticket["comments"]["edges"]] == [[], []]
 
     # a staff reply goes out by SMTP with the thread headers, and the customer's answer threads back
     with settings_of(crm, ["support"], smtp_url=smtp_server.url, mail_from="Support <support@turnkey.test>"):
