@@ -281,7 +281,15 @@ class Stack:
             if quiet >= (3 if isinstance(self.bus, InMemoryBus) else 10):
                 return
             await asyncio.sleep(0.05)
-        raise TimeoutError("events did not settle")
+        waiting = {}
+        for name, svc in self.services.items():
+            rows = await svc.store.pending_outbox(5)
+            if rows:
+                waiting[name] = [
+                    (coll, raw["_id"], [e["type"] for e in raw.get("_outbox") or []]) for coll, raw in rows
+                ]
+        busy_bus = isinstance(self.bus, InMemoryBus) and not self.bus.idle()
+        raise TimeoutError(f"events did not settle: outboxes {waiting or 'empty'}; in-process bus busy: {busy_bus}")
 
 
 async def kill_gateway(proc: subprocess.Popen, log_file) -> None:

@@ -36,6 +36,15 @@ HEADER = [c["column"] for c in COLUMNS]
 ROWS = int(os.environ.get("TURNKEY_TEST_IMPORT_ROWS", "10000"))  # smaller only to debug
 
 
+@pytest.fixture(autouse=True)
+async def drained(crm):
+    """An import floods the bus (every record's event reaches three other services): let the stack
+    settle after each test, so the next test file starts on a quiet stack (store-call counts and
+    short settles of later tests)."""
+    yield
+    await crm.settle(1800)
+
+
 def base(crm) -> str:
     """The contacts service's address (the import routes sit beside its /graphql)."""
     return crm.service_url("contacts").removesuffix("/graphql")
