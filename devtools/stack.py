@@ -288,7 +288,11 @@ class Stack:
                 waiting[name] = [
                     (coll, raw["_id"], [e["type"] for e in raw.get("_outbox") or []]) for coll, raw in rows
                 ]
-        busy_bus = isinstance(self.bus, InMemoryBus) and not self.bus.idle()
+        busy_bus = isinstance(self.bus, InMemoryBus) and [
+            (name, sub.queue.qsize(), sub.busy)
+            for name, sub in self.bus.subs.items()
+            if not (sub.queue.empty() and sub.busy == 0)
+        ]
         raise TimeoutError(f"events did not settle: outboxes {waiting or 'empty'}; in-process bus busy: {busy_bus}")
 
 

@@ -103,7 +103,7 @@ async def run(client, file_id: str, mapping_id: str, dry: bool = False) -> dict:
     return await finished(client, job["id"])
 
 
-@pytest.mark.timeout(3600)  # a hang guard, not a timing: 4 passes over 10,000 rows (FerretDB: slow)
+@pytest.mark.timeout(3600)  # a hang guard, not a timing: 3 passes over 10,000 rows (FerretDB: slow)
 async def test_10000_rows_twice_creates_nothing_the_second_time(crm, gw):
     t = uid()
     admin = crm.mint("admin", "test.admin")
@@ -161,9 +161,7 @@ async def test_10000_rows_twice_creates_nothing_the_second_time(crm, gw):
     changed = set(range(0, n, n // 100))
     second = contacts_csv(t, n, changed=changed, bad=bad).replace("@Firm", "@FIRM")
     f2 = (await upload(crm, admin, second, "again.csv")).json()
-    dry2 = await run(gw, f2["id"], mid, dry=True)
-    assert (dry2["created"], dry2["updated"], dry2["skipped"], dry2["failed"]) == (0, 100, n - 103, 3)
-    j2 = await run(gw, f2["id"], mid)
+    j2 = await run(gw, f2["id"], mid)  # (the dry run was proven on the first file: one pass less on FerretDB)
     assert (j2["created"], j2["updated"], j2["skipped"], j2["failed"]) == (0, 100, n - 103, 3)
     assert await store.count("contacts", {"import_mark.job": j2["id"]}) == 100
     assert await store.count("contacts", {"job_title": "Director", "import_mark.job": j2["id"]}) == 100

@@ -397,6 +397,9 @@ async def _listen(crm, pattern: str) -> tuple[str, list[Envelope]]:
 
 async def _unlisten(crm, name: str) -> None:
     await crm.bus.unsubscribe(name)
+    subs = getattr(crm.bus, "subs", None)
+    if subs is not None:  # the in-process bus: its queue goes too (it would keep collecting, and settle() wait)
+        subs.pop(name, None)
     conn = getattr(crm.bus, "conn", None)
     if conn is not None:  # RabbitMQ: the durable test queue goes too
         ch = await conn.channel()

@@ -468,7 +468,10 @@ class Store(Port):
         for coll in sorted(self._dirty):
             if len(out) >= limit:
                 break
-            ids = sorted(self._dirty.pop(coll))
+            taken = self._dirty.pop(coll, None)  # another caller (relay, settle) may have taken it meanwhile
+            if not taken:
+                continue
+            ids = sorted(taken)
             take, rest = ids[: limit - len(out)], ids[limit - len(out) :]
             if rest:
                 self._dirty.setdefault(coll, set()).update(rest)
