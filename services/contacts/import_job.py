@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 JOBS, FILES, ERRORS, MAPPINGS = "import_jobs", "import_files", "import_errors", "import_mappings"
 CUSTOM_DEFS = "custom_field_defs"  # services/contacts/customfield_api.py
-CHUNK = 250
-LEASE_SECONDS = 15.0
+# rows per stored chunk and per checkpoint: one `$in` read per match key per chunk (a scan on FerretDB)
+CHUNK = 1000
+LEASE_SECONDS = 60.0  # renewed per chunk: longer than a chunk of CHUNK rows takes on FerretDB
 MAX_ROWS = 1_000_000
 COLLECTION = {"company": "companies", "contact": "contacts"}
 INDEXES = {
