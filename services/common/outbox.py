@@ -38,23 +38,33 @@ class OutboxRelay:
     async def run_once(self) -> int:
         """Publish what is pending now; returns how many events were published."""
         pending = await self.store.pending_outbox(self.batch)
-        total = 0
-        for coll, raw in pending:
-            events = raw.get("_outbox") or []
-            done: set[str] = set()
-            results = await asyncio.gather(
-                *(self.bus.publish(Envelope.from_dict(e)) for e in events), return_exceptions=True
-            )
-            for ev, res in zip(events, results, strict=True):
-                if isinstance(res, BaseException):
-                    self.last_error = repr(res)
-                else:
-                    done.add(ev["id"])
-            if done:
-                await self.store.clear_outbox(coll, raw, done)
-                total += len(done)
-            if len(done) < len(events):
-                raise ConnectionError(f"publish failed: {self.last_error}")
+        total, cleared, failed = 0, [], False
+        try:
+            for coll, raw in pending:
+                events = raw.get("_outbox") or []
+                done: set[str] = set()
+                results = await asyncio.gather(
+                    *(self.bus.publish(Envelope.from_dict(e)) for e in events), return_exceptions=True
+                )
+                for ev, res in zip(events, results, strict=True):
+                    if isinstance(res, BaseException):
+                        self.last_error = repr(res)
+                    else:
+                        done.add(ev["id"])
+                if done:
+                    cleared.append((coll, raw, done))
+                    total += len(done)
+                if len(done) < len(events):
+                    failed = True
+                    break
+        finally:
+            # what was published is cleared in one batch (one write per collection where the
+            # store can: FerretDB scans its collection on every update); a crash before this
+            # line only means those events are published again (consumers are idempotent)
+            if cleared:
+                await self.store.clear_outboxes(cleared)
+        if failed:
+            raise ConnectionError(f"publish failed: {self.last_error}")
         self.published += total
         return total
 

@@ -242,6 +242,22 @@ async def test_outbox_clear_loses_nothing_under_a_concurrent_write(store):
     assert {e["id"] for e in raw["_outbox"]} == {ev.id, ev2.id}
 
 
+async def test_a_relay_batch_clears_many_outboxes_and_keeps_what_changed_meanwhile(store):
+    evs = {i: Envelope(type="t.batch.created", subject=f"b{i}", data={}) for i in range(5)}
+    for i, ev in evs.items():
+        await store.insert("batch", {"id": f"b{i}", "n": i}, events=[ev])
+    read = {raw["_id"]: raw for coll, raw in await store.pending_outbox(100) if coll == "batch"}
+    assert sorted(read) == [f"b{i}" for i in range(5)]
+    later = Envelope(type="t.batch.updated", subject="b1", data={})
+    await store.update("batch", "b1", {"n": 10}, events=[later])  # changed after the relay read it
+    published = [("batch", read[f"b{i}"], {evs[i].id}) for i in range(4)]  # b4's event not published
+    await store.clear_outboxes(published)
+    left = {raw["_id"]: [e["id"] for e in raw["_outbox"]] for c, raw in await store.pending_outbox(100) if c == "batch"}
+    assert left == {"b1": [evs[1].id, later.id], "b4": [evs[4].id]}
+    assert [(await store.get("batch", f"b{i}"))["version"] for i in range(5)] == [1, 2, 1, 1, 1]
+    assert (await store.get("batch", "b1"))["n"] == 10
+
+
 async def test_delete_with_event_erases_at_once_and_keeps_the_event(store):
     await store.insert("people", {"id": "p1", "name": "Ivan", "email": "i@x.io"})
     ev = Envelope(type="contacts.contact.erased", subject="p1", data={})

@@ -486,6 +486,13 @@ class Store(Port):
                     out.append((coll, doc))
         return out
 
+    async def clear_outboxes(self, items: Sequence[tuple[str, Doc, set[str]]]) -> None:
+        """`clear_outbox` for a relay batch: (collection, document as read, published event ids).
+        An adapter whose single writes are costly (FerretDB: each update scans its collection)
+        clears many documents in one write; a document changed meanwhile stays pending."""
+        for coll, raw, published in items:
+            await self.clear_outbox(coll, raw, published)
+
     async def clear_outbox(self, coll: str, raw: Doc, published_ids: set[str]) -> bool:
         """Remove published events from a document without touching its public version: the
         write is conditional on the version the relay read, so a concurrent change (which may

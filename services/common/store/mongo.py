@@ -154,6 +154,39 @@ class MongoStore(Store):
 
         return await self._conditional(coll, id, expected_version, write)
 
+    async def clear_outboxes(self, items) -> None:
+        """The relay's batch: documents whose whole outbox was published lose `_outbox` and
+        `_pending` in one `update_many` per collection and 500 documents, each matched at the
+        version the relay read (a document changed since keeps its events; the relay comes
+        back). On FerretDB every update scans its collection (no `_id` pushdown in updates,
+        docs/ferretdb.md), so one write per document made the relay cost a scan per event; the
+        claims of `_claim` are taken for each document first, as for any conditional write."""
+        batches: dict[str, list[Doc]] = {}
+        for coll, raw, published in items:
+            ids = {e["id"] for e in raw.get("_outbox") or []}
+            if raw.get("_deleted") or not ids or not ids <= published:
+                await self.clear_outbox(coll, raw, published)
+            else:
+                batches.setdefault(coll, []).append(raw)
+        for coll, raws in batches.items():
+            for i in range(0, len(raws), 500):
+                await self._unset_outboxes(coll, raws[i : i + 500])
+
+    async def _unset_outboxes(self, coll: str, raws: list[Doc]) -> None:
+        if self.ferretdb:
+            cids = await asyncio.gather(*(self._claim(coll, r["_id"], r["version"]) for r in raws))
+            raws = [r for r, c in zip(raws, cids, strict=True) if c]  # an unclaimed one stays pending
+            held = [c for c in cids if c]
+        else:
+            held = []
+        try:
+            if raws:
+                flt = {"$or": [{"_id": r["_id"], "version": r["version"]} for r in raws]}
+                await self.db[coll].update_many(flt, {"$unset": {"_outbox": "", "_pending": ""}})
+        finally:
+            if held:
+                await self.db[CLAIMS].delete_many({"_id": {"$in": held}})
+
     async def _delete(self, coll: str, id: str, expected_version: int) -> bool:
         async def write() -> bool:
             res = await self.db[coll].delete_one({"_id": id, "version": expected_version})
