@@ -146,3 +146,35 @@ def settings_of(crm, names, **changes):
     finally:
         for n, s in saved.items():
             crm.services[n].settings = s
+
+
+# Tests that leave the session's stack with large collections (thousands of records and their
+# replicas in every service) run last in their leg: on FerretDB 1.24 every later update of those
+# collections would cost a scan of them (docs/ferretdb.md), slowing every later test of the leg.
+HEAVY_LAST = ("tests/gateway/test_imports.py",)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within each run of consecutive tests on one leg of the session's stack (after pytest has
+    grouped them by leg), move the HEAVY_LAST tests to the end, keeping every other order."""
+
+    def leg(item: pytest.Item) -> str | None:
+        spec = getattr(item, "callspec", None)
+        return spec.params.get("crm") if spec is not None and "crm" in item.fixturenames else None
+
+    out: list[pytest.Item] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j < len(items) and leg(items[j]) is not None and leg(items[j]) == leg(items[i]):
+            j += 1
+        if j == i:
+            out.append(items[i])
+            i += 1
+            continue
+        block = items[i:j]
+        heavy = [it for it in block if it.nodeid.split("::")[0] in HEAVY_LAST]
+        out += [it for it in block if it not in heavy] + heavy
+        i = j
+    items[:] = out
