@@ -165,3 +165,17 @@ def smtp_server():
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Under CI=true a failure's report is printed when it happens, not only in the summary at the
+    end: a run stopped by CI's time limit still says why its failed tests failed."""
+    if not IN_CI or not report.failed:
+        return
+    import sys
+
+    text = str(report.longrepr)
+    if len(text) > 4000:
+        text = text[:1000] + "\n[...]\n" + text[-3000:]
+    sys.stderr.write(f"\n---- {report.nodeid} ({report.when}) failed ----\n{text}\n---- end ----\n")
