@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -169,6 +170,7 @@ class Runner:
         self.defs: list[dict] = []
         self.pending: list[tuple[dict, list]] = []
         self.pending_ids: dict[str, int] = {}
+        self.reemit: list = []  # created events of rows a crashed run had already inserted
         self.columns: dict[str, str] = {}
 
     async def run(self) -> None:
@@ -218,7 +220,7 @@ class Runner:
         scope = self.scope(job, coll)
         index = await self._prefetch(coll, scope, mapping.match_on, rows, self.virtual)
         companies = await self._companies(job, rows) if mapping.entity == "contact" else {}
-        self.pending, self.pending_ids = [], {}
+        self.pending, self.pending_ids, self.reemit = [], {}, []
         for r in rows:
             try:
                 outcome = await self._row(job, mapping, coll, index, companies, r)
@@ -226,19 +228,28 @@ class Runner:
                 await self._error(job, r.line, exc)
                 outcome = "failed"
             counts[outcome] += 1
-        await self._flush(coll)
+        await self._flush(job, coll)
         return counts
 
-    async def _flush(self, coll: str) -> None:
-        """The chunk's new records in one bulk insert, each with its event; after a crash some may
-        exist already (their ids are the rows'): those are inserted one by one, the existing skipped."""
+    async def _flush(self, job: dict, coll: str) -> None:
+        """The chunk's new records in one bulk insert; after a crash some may exist already (their
+        ids are the rows'): those are inserted one by one, the existing skipped. Then their
+        `created` events, all in one outbox document keyed by the job and chunk
+        (`Store.emit(key=)`), so the relay clears one document per chunk rather than one per
+        record. The event ids derive from the record ids, so the events a crashed run had
+        emitted and that a resumed run emits again are applied once by every consumer."""
         pending, self.pending, self.pending_ids = self.pending, [], {}
-        try:
-            await self.store.insert_many(coll, pending)
-        except DuplicateKeyError:
-            for body, evs in pending:
-                with contextlib.suppress(DuplicateKeyError):
-                    await self.store.insert(coll, body, events=evs)
+        reemit, self.reemit = self.reemit, []
+        bodies = [body for body, _ in pending]
+        if bodies:
+            try:
+                await self.store.insert_many(coll, [(body, []) for body in bodies])
+            except DuplicateKeyError:
+                for body in bodies:
+                    with contextlib.suppress(DuplicateKeyError):
+                        await self.store.insert(coll, body)
+        evs = [e for _, created in pending for e in created] + reemit
+        await self.store.emit(evs, key=f"import-{job['id']}-{int(job['chunk']):06d}")
 
     async def _prefetch(self, coll: str, scope: dict, keys: list[str], rows, virtual: dict) -> dict:
         index: dict[tuple[str, str], dict] = dict(virtual)
@@ -317,7 +328,10 @@ class Runner:
         if match is not None:
             done = match.get("import_mark") or {}
             if done.get("job") == job["id"] and str(r.line) in (done.get("lines") or {}):
-                return done["lines"][str(r.line)]  # applied before a restart: counted, not written again
+                outcome = done["lines"][str(r.line)]  # applied before a restart: counted, not written again
+                if outcome == "created" and match["id"] == imports.record_id(job["id"], r.line):
+                    self.reemit.append(self._created_event(coll, match))  # its event may not have gone out
+                return outcome
             if r.custom:
                 fields["custom"] = await self._custom(mapping.entity, r, match.get("custom") or {})
                 if fields["custom"] == (match.get("custom") or {}):
@@ -328,10 +342,9 @@ class Runner:
             if job["dry_run"]:
                 return "updated"
             if match["id"] in self.pending_ids:  # created by an earlier row of this chunk, not yet written
-                created = events.company_created if coll == "companies" else events.contact_created
                 body = {**self.pending[self.pending_ids[match["id"]]][0], **change}
                 body["import_mark"] = marked(body.get("import_mark"), job["id"], r.line, "updated")
-                self.pending[self.pending_ids[match["id"]]] = (body, [created({**body, "version": 1})])
+                self.pending[self.pending_ids[match["id"]]] = (body, [self._created_event(coll, body)])
                 self._index(index, mapping, {**body, "created_at": ""})
                 return "updated"
             published = events.company_changed if coll == "companies" else events.contact_changed
@@ -354,11 +367,17 @@ class Runner:
             for k, v in r.keys.items():
                 self.virtual[(k, v)] = body
             return "created"
-        created = events.company_created if coll == "companies" else events.contact_created
         self.pending_ids[body["id"]] = len(self.pending)
-        self.pending.append((body, [created({**body, "version": 1})]))  # inserted with the chunk (_flush)
+        self.pending.append((body, [self._created_event(coll, body)]))  # inserted with the chunk (_flush)
         self._index(index, mapping, {**body, "created_at": ""})
         return "created"
+
+    @staticmethod
+    def _created_event(coll: str, body: dict):
+        """The `created` event of an imported record, its id derived from the record's."""
+        created = events.company_created if coll == "companies" else events.contact_created
+        public = {k: v for k, v in body.items() if not k.startswith("_")}
+        return dataclasses.replace(created({**public, "version": 1}), id=f"{body['id']}.created")
 
     def _has_defs(self, entity: str) -> bool:
         return any(d.get("active", True) and (d.get("default") is not None or d.get("required")) for d in self.defs)

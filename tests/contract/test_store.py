@@ -297,6 +297,20 @@ async def test_emit_standalone_events(store):
     assert await store.ping()
 
 
+async def test_keyed_emit_is_written_once_while_pending(store):
+    a = Envelope(type="contacts.contact.created", subject="p1", data={}, id="p1.created")
+    b = Envelope(type="contacts.contact.created", subject="p2", data={}, id="p2.created")
+    await store.emit([a, b], key="import-j1-000000")
+    await store.emit([a, b], key="import-j1-000000")  # a resumed chunk: nothing written twice
+    pending = [(c, r) for c, r in await store.pending_outbox(100) if c == "outbox"]
+    assert [[e["id"] for e in r["_outbox"]] for _, r in pending] == [["p1.created", "p2.created"]]
+    coll, raw = pending[0]
+    assert await store.clear_outbox(coll, raw, {"p1.created", "p2.created"})
+    assert await store.pending_outbox() == []
+    await store.emit([a], key="import-j1-000000")  # published and gone: written again (at least once)
+    assert [[e["id"] for e in r["_outbox"]] for c, r in await store.pending_outbox(100)] == [["p1.created"]]
+
+
 async def test_compare_and_set_has_exactly_one_winner(store):
     d = await store.insert("deals", {"amount": 0})
 

@@ -328,15 +328,25 @@ class Store(Port):
                 raise ConflictError(coll, id, expected_version, None)
         raise ConflictError(coll, id, -1, None)
 
-    async def emit(self, events: Iterable[Envelope]) -> None:
+    async def emit(self, events: Iterable[Envelope], *, key: str | None = None) -> None:
         """Events not tied to one document (e.g. a consumer's derived event) get a document of
-        their own in the `outbox` collection, removed once published."""
+        their own in the `outbox` collection, removed once published.
+
+        With a `key` (the document's id) the call is idempotent while that document is pending: a
+        second call with the same key writes nothing. A batch writer (an import chunk) uses it to
+        publish the events of many inserted records with one write to clear, instead of one per
+        record (every such write scans its collection on FerretDB 1.24, docs/ferretdb.md)."""
         evs = list(events)
         if not evs:
             return
-        raw = {"_id": new_id(), "version": 1, "created_at": now_iso(), "updated_at": now_iso(), "_deleted": True}
+        raw = {"_id": key or new_id(), "version": 1, "created_at": now_iso(), "updated_at": now_iso(), "_deleted": True}
         self._with_events(raw, evs)
-        await self._insert(OUTBOX_COLLECTION, raw)
+        try:
+            await self._insert(OUTBOX_COLLECTION, raw)
+        except DuplicateKeyError:
+            if key is None:
+                raise
+            return  # still pending from an earlier call: its events go out with it
         self._mark(OUTBOX_COLLECTION, raw["_id"])
 
     async def find(
