@@ -174,10 +174,14 @@ async def test_find_and_merge_contacts_everything_follows_the_survivor(crm, gw):
             assert b_id not in json.dumps({k: v for k, v in doc.items() if not k.startswith("_")}), (name, coll, doc)
     members = await crm.services["marketing"].store.find_all("members", {"campaign_id": shared})
     assert [(m["contact_id"], m["status"]) for m in members] == [(a_id, "responded")]
-    log = await gw.ok(
-        "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action } } } }", {"id": a_id}
-    )
-    assert "MERGED" in {e["node"]["action"] for e in log["auditLog"]["edges"]}
+
+    async def merged_audited():  # the audit row arrives by event
+        log = await gw.ok(
+            "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action } } } }", {"id": a_id}
+        )
+        assert "MERGED" in {e["node"]["action"] for e in log["auditLog"]["edges"]}, log
+
+    await eventually(merged_audited, timeout=60)
 
 
 async def test_merge_companies_and_refusals(crm, gw, as_role):
@@ -285,11 +289,16 @@ async def test_export_and_erasure_across_all_four_services(crm, gw):
     # figures and history stay: the deal, the ticket and the membership still count for the company
     c = (await gw.ok(CONTACT_360, {"id": person}))["contact"]
     assert c["deals"]["totalCount"] == 1 and c["tickets"]["totalCount"] == 1 and c["campaigns"]["totalCount"] == 1
-    log = await gw.ok(
-        "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action changes } } } }", {"id": person}
-    )
-    actions = [e["node"]["action"] for e in log["auditLog"]["edges"]]
-    assert "ERASED" in actions and "EXPORTED" in actions
+
+    async def erasure_audited():  # the audit rows arrive by event
+        log = await gw.ok(
+            "query($id: ID!) { auditLog(filter: {entityId: $id}) { edges { node { action changes } } } }",
+            {"id": person},
+        )
+        actions = [e["node"]["action"] for e in log["auditLog"]["edges"]]
+        assert "ERASED" in actions and "EXPORTED" in actions, actions
+
+    await eventually(erasure_audited, timeout=60)
 
 
 async def test_search_by_name_email_phone_domain_scoped(crm, gw, as_role):

@@ -658,12 +658,17 @@ async def test_transfer_book_of_1000_companies_killed_half_way_and_rerun(crm, gw
     tl = await gw.ok(TIMELINE, {"id": ids[0]})
     opened = [e["node"] for e in tl["company"]["timeline"]["edges"] if e["node"]["title"].startswith("Deal opened")]
     assert opened and all(r["by"] == old for r in opened)
-    # one audited operation, with its item count
-    audit = await gw.ok(
-        'query($id: ID!) { auditLog(first: 10, filter: {entity: "BookTransfer", entityId: $id}) { totalCount edges { node { changes } } } }',
-        {"id": job["id"]},
-    )
-    assert audit["auditLog"]["totalCount"] == 1
+
+    # one audited operation, with its item count (the audit row arrives by event: eventually)
+    async def audited():
+        a = await gw.ok(
+            'query($id: ID!) { auditLog(first: 10, filter: {entity: "BookTransfer", entityId: $id}) { totalCount edges { node { changes } } } }',
+            {"id": job["id"]},
+        )
+        assert a["auditLog"]["totalCount"] == 1 and len(a["auditLog"]["edges"]) == 1, a
+        return a
+
+    audit = await eventually(audited, timeout=120)
     assert audit["auditLog"]["edges"][0]["node"]["changes"]["companies"]["to"] == 1000
     need = await gw.ok(
         "query($u: String!) { handoverNeeded(user: $u) { companies openDeals openActivities needed } }", {"u": old}
