@@ -124,12 +124,14 @@ async def as_role(crm):
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
-    """Poll `check` (async, returns a value or raises AssertionError) until it passes."""
+    """Poll `check` (async, returns a value or raises AssertionError) until it passes. A check
+    that indexes into what it read (`edges[0]`) may also meet a result still being filled in: a
+    page and its total are two reads, and a row can land between them; that is retried too."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return await check()
-        except AssertionError:
+        except (AssertionError, IndexError, KeyError, TypeError):
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(interval)

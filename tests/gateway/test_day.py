@@ -142,7 +142,7 @@ async def test_web_form_lead_assigned_qualified_and_converted(crm, gw, as_role):
             {"id": company_id},
         )
         deals = data["company"]["deals"]
-        assert deals["totalCount"] == 1 and deals["edges"][0]["node"]["id"] == one["dealId"]
+        assert deals["totalCount"] == 1 and [e["node"]["id"] for e in deals["edges"]] == [one["dealId"]], deals
         return deals
 
     deals = await eventually(deal_opened)
