@@ -244,7 +244,7 @@ def recipients(messages) -> collections.Counter:
     return collections.Counter(str(m["To"]) for m in messages)
 
 
-@pytest.mark.timeout(600)  # 500 recipients on a MongoDB-wire server: a hang guard, not a timing
+@pytest.mark.timeout(900)  # 500 recipients on a MongoDB-wire server: a hang guard, not a timing
 async def test_campaign_to_500_skips_20_without_consent_and_survives_a_restart_without_double_copies(
     gw, crm, smtp_server, marketing_mail
 ):
