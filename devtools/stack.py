@@ -25,7 +25,7 @@ import uvicorn
 
 from services.common import auth
 from services.common.bus import Bus, InMemoryBus, open_bus
-from services.common.service import Service
+from services.common.service import KEEP_ALIVE_SECONDS, Service
 from services.common.settings import DEFAULT_PORTS, Settings
 from services.contacts.service import ContactsService
 from services.deals.service import DealsService
@@ -174,7 +174,13 @@ class Stack:
         self.services[name] = svc
         server = _Server(
             uvicorn.Config(
-                svc.app, host=self.host, port=self.ports[name], lifespan="on", log_level="warning", access_log=False
+                svc.app,
+                host=self.host,
+                port=self.ports[name],
+                lifespan="on",
+                log_level="warning",
+                access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
             )
         )
         task = asyncio.create_task(server.serve(), name=f"serve-{name}")

@@ -21,6 +21,10 @@ from .settings import Settings
 from .store import Store, open_store
 
 log = logging.getLogger(__name__)
+# A subgraph keeps an idle connection open longer than its client (the gateway's HTTP client drops
+# idle connections after a few seconds): with uvicorn's default of 5 s the server could close a
+# connection just as the gateway reused it, and the request failed with "socket hang up".
+KEEP_ALIVE_SECONDS = 75
 
 Handler = Callable[[Envelope], Awaitable[None]]
 
@@ -193,4 +197,5 @@ def run(service_cls: type[Service]) -> None:
         lifespan="on",
         loop="uvloop",  # libuv's event loop and the httptools parser: less CPU per request
         http="httptools",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
