@@ -137,6 +137,19 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
         await asyncio.sleep(interval)
 
 
+AUDIT = """query($id: ID, $entity: String, $first: Int) { auditLog(first: $first, filter: {entityId: $id, entity: $entity}) {
+  totalCount edges { node { action entity entityId actorSub changes } } } }"""
+
+
+async def audit_rows(gw, entity_id: str, entity: str | None = None, first: int = 50) -> list[dict]:
+    """The audit rows of one record, newest first, asserting that the page and its total agree
+    (the rows arrive by event: call it inside `eventually`)."""
+    log = (await gw.ok(AUDIT, {"id": entity_id, "entity": entity, "first": first}))["auditLog"]
+    rows = [e["node"] for e in log["edges"]]
+    assert len(rows) == min(log["totalCount"], first), log
+    return rows
+
+
 @contextlib.contextmanager
 def settings_of(crm, names, **changes):
     """The running services' settings changed for the block (they are read per request)."""

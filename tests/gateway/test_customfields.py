@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from tests.gateway.conftest import eventually
+from tests.gateway.conftest import audit_rows, eventually
 from tests.gateway.test_imports import MAPPING, call, finished, uid, upload
 
 DEFINE = """mutation($i: DefineCustomFieldInput!) { defineCustomField(input: $i) {
@@ -132,12 +132,9 @@ async def test_custom_field_defined_imported_filtered_then_option_removed(crm, g
     assert field(done["contact"], seats)["value"] == "41"
 
     async def audited():
-        a = await gw.ok(
-            "query($id: ID!) { auditLog(first: 5, filter: {entityId: $id}) { edges { node { action changes } } } }",
-            {"id": target},
-        )
-        changes = [e["node"]["changes"] for e in a["auditLog"]["edges"] if e["node"]["action"].lower() == "updated"]
-        assert any("custom" in c for c in changes), a
+        rows = await audit_rows(gw, target, first=5)
+        changes = [r["changes"] for r in rows if r["action"].lower() == "updated"]
+        assert any("custom" in c for c in changes), rows
         return changes
 
     await eventually(audited, timeout=60)

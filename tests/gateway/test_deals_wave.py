@@ -15,7 +15,7 @@ import uuid
 
 from pypdf import PdfReader
 
-from tests.gateway.conftest import eventually
+from tests.gateway.conftest import audit_rows, eventually
 
 COMPANY = "mutation($i: CreateCompanyInput!) { createCompany(input: $i) { company { id } errors { code } } }"
 CONTACT = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } errors { code } } }"
@@ -504,8 +504,7 @@ async def test_overdue_payment_blocks_the_next_offer_until_an_audited_override(g
     assert ok(d)["estimate"]["status"] == "SENT"
 
     async def audited():
-        q = """query($id: ID!) { auditLog(first: 10, filter: {entityId: $id}) { edges { node { actorSub entity changes } } } }"""
-        rows = [e["node"] for e in (await gw.ok(q, {"id": est["id"]}))["auditLog"]["edges"]]
+        rows = await audit_rows(gw, est["id"], first=10)
         override = [r for r in rows if "offer_guard_override" in r["changes"]]
         assert override and override[0]["actorSub"] == "sales.head", rows
         assert override[0]["changes"]["offer_guard_override"]["to"] == "payment plan agreed on 12 May"
