@@ -5,7 +5,7 @@ import { Provider } from 'urql';
 import type { Role, Session, SignInConfig } from './auth';
 import { fetchConfig, isPortal, loadSession, oidcCallback, signOut } from './auth';
 import { makeClient } from './client';
-import { LANGUAGES } from './i18n';
+import { LANGUAGES, setLanguage } from './i18n';
 import SignIn from './SignIn';
 import { Failure, Loading } from './ui';
 
@@ -65,7 +65,7 @@ function LanguageSwitch() {
   return (
     <label className="lang">
       <span>{t('common.language')}</span>
-      <select value={i18n.resolvedLanguage} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+      <select value={i18n.resolvedLanguage} onChange={(e) => void setLanguage(e.target.value)}>
         {LANGUAGES.map((l) => (
           <option key={l.code} value={l.code}>
             {l.label}
