@@ -164,6 +164,11 @@ def test_a_dry_run_import_shows_its_counts_and_writes_nothing(page: Page, web, s
     expect(job.locator('[data-count="created"]')).to_have_text("2")
     expect(job.locator('[data-count="failed"]')).to_have_text("1")
     expect(job.get_by_role("cell", name="3", exact=True)).to_be_visible()  # the bad row's line
+    # the full report comes through /imports/ on the web origin, with the token, as a blob
+    job.get_by_role("button", name="Prepare the full error report").click()
+    expect(job.get_by_role("link", name="Download the error report (CSV)")).to_have_attribute(
+        "href", re.compile("^blob:")
+    )
     shoot(page, "import-dry-run")
     axe_check(page, "import-dry-run")
     admin = web.mint("admin", "admin.demo")
