@@ -3,6 +3,8 @@ on one origin with the gateway, so the browser calls `/graphql` without CORS.
 
     GET  /                 the static build (web/dist), any unknown path → index.html (client routes)
     POST /graphql          forwarded to the gateway as it came (headers that matter, body, status)
+    POST /imports/files    the CSV upload (and GET /imports/jobs/<id>/errors.csv), forwarded to the
+                           contacts service as a deployment routes it (docs/import.md)
     GET  /config.json      how to sign in: {"signIn": "development"} or the OIDC settings
     GET  /dev/users        development only: the demo users, one or two per role
     POST /dev/token        development only: {"user": "sales.anna"} → {"token": …} signed by the local key
@@ -65,7 +67,7 @@ def _newest(paths) -> float:
     for p in paths:
         if p.is_dir():
             for f in p.rglob("*"):
-                if f.is_file() and "gql" not in f.relative_to(p).parts[:1]:
+                if f.is_file() and "gql" not in f.relative_to(p).parts:  # generated
                     newest = max(newest, f.stat().st_mtime)
         elif p.exists():
             newest = max(newest, p.stat().st_mtime)
@@ -165,6 +167,27 @@ def web_app(stack, dist: Path = DIST) -> Starlette:
         keep = {k: v for k, v in r.headers.items() if k in ("content-type", "retry-after", "www-authenticate")}
         return Response(r.content, status_code=r.status_code, headers=keep)
 
+    async def imports(request: Request) -> Response:
+        """`/imports/*` (CSV upload, error report: docs/import.md) goes to the contacts service, as a
+        deployment routes it; the body is streamed, so the service's own size limit applies, and the
+        token is checked there exactly as for /graphql."""
+        base = stack.service_url("contacts").removesuffix("/graphql")
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k in ("authorization", "content-type", "content-length", "x-request-id")
+        }
+        upstream = client.build_request(
+            request.method,
+            base + request.url.path,
+            params=request.query_params,
+            content=request.stream(),
+            headers=headers,
+        )
+        r = await client.send(upstream)
+        keep = {k: v for k, v in r.headers.items() if k in ("content-type", "content-disposition", "www-authenticate")}
+        return Response(r.content, status_code=r.status_code, headers=keep)
+
     async def config(request: Request) -> Response:
         if dev_sign_in_enabled(stack):
             return JSONResponse({"signIn": "development"})
@@ -225,6 +248,7 @@ def web_app(stack, dist: Path = DIST) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/imports/{path:path}", imports, methods=["GET", "POST"]),
             Route("/config.json", config),
             Route("/dev/users", users),
             Route("/dev/token", token, methods=["POST"]),

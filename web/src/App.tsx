@@ -5,7 +5,7 @@ import { Provider } from 'urql';
 import type { Role, Session, SignInConfig } from './auth';
 import { fetchConfig, isPortal, loadSession, oidcCallback, signOut } from './auth';
 import { makeClient } from './client';
-import { LANGUAGES } from './i18n';
+import { LANGUAGES, setLanguage } from './i18n';
 import SignIn from './SignIn';
 import { Failure, Loading } from './ui';
 
@@ -19,6 +19,10 @@ const MyDay = lazy(() => import('./staff/MyDay'));
 const Leads = lazy(() => import('./staff/Leads'));
 const Forecast = lazy(() => import('./staff/Forecast'));
 const Roi = lazy(() => import('./staff/Roi'));
+const Import = lazy(() => import('./staff/Import'));
+const Duplicates = lazy(() => import('./staff/Duplicates'));
+// admin only: its own chunk, so other staff never download it
+const Admin = lazy(() => import('./staff/admin/Admin'));
 const CustomerPortal = lazy(() => import('./portal/Customer'));
 const PartnerPortal = lazy(() => import('./portal/Partner'));
 
@@ -35,6 +39,9 @@ const STAFF_NAV: NavItem[] = [
   { to: '/forecast', key: 'nav.forecast', roles: ['admin', 'sales'] },
   { to: '/tickets', key: 'nav.tickets', roles: ['admin', 'support'] },
   { to: '/roi', key: 'nav.roi', roles: ['admin', 'marketing'] },
+  { to: '/import', key: 'nav.import', roles: ['admin', 'sales', 'marketing'] },
+  { to: '/duplicates', key: 'nav.duplicates', roles: ['admin', 'sales', 'marketing'] },
+  { to: '/admin', key: 'nav.admin', roles: ['admin'] },
 ];
 const PORTAL_NAV: NavItem[] = [
   { to: '/portal/tickets', key: 'nav.myTickets', roles: ['customer'] },
@@ -58,7 +65,7 @@ function LanguageSwitch() {
   return (
     <label className="lang">
       <span>{t('common.language')}</span>
-      <select value={i18n.resolvedLanguage} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+      <select value={i18n.resolvedLanguage} onChange={(e) => void setLanguage(e.target.value)}>
         {LANGUAGES.map((l) => (
           <option key={l.code} value={l.code}>
             {l.label}
@@ -123,6 +130,9 @@ function Shell({ session, config, onSignOut }: { session: Session; config: SignI
                 <Route path="/leads" element={<Leads />} />
                 <Route path="/forecast" element={<Forecast />} />
                 <Route path="/roi" element={<Roi />} />
+                <Route path="/import" element={<Import session={session} />} />
+                <Route path="/duplicates" element={<Duplicates />} />
+                {session.role === 'admin' && <Route path="/admin/*" element={<Admin />} />}
               </>
             )}
             {session.role === 'customer' && <Route path="/portal/*" element={<CustomerPortal />} />}

@@ -6,6 +6,7 @@ import type { Role } from '../auth';
 import { money, date, dateTime } from '../format';
 import { Company360Document, CreateDealDocument } from '../gql/graphql';
 import { Badge, Empty, Failure, Loading, Page, PayloadErrors } from '../ui';
+import CustomFieldValues from './CustomFieldValues';
 import { healthTone } from './health';
 
 export default function Company360({ role }: { role: Role }) {
@@ -104,6 +105,13 @@ export default function Company360({ role }: { role: Role }) {
           )}
           {(role === 'sales' || role === 'admin') && <NewDeal companyId={c.id} onCreated={() => refetch({ requestPolicy: 'network-only' })} />}
         </section>
+        <CustomFieldValues
+          companyId={c.id}
+          version={c.version}
+          fields={c.customFields ?? []}
+          canEdit={['admin', 'sales', 'marketing', 'support'].includes(role)}
+          onSaved={() => refetch({ requestPolicy: 'network-only' })}
+        />
         <section aria-labelledby="tickets">
           <h2 id="tickets">{t('company.tickets')}</h2>
           {!c.tickets?.edges.length ? (
