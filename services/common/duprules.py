@@ -101,6 +101,15 @@ def block(name: str) -> str:
     return words[0][:3] if words else ""
 
 
+def blocks(name: str) -> tuple[str, str]:
+    """Two blocking keys: the first three letters of the longest and of the second-longest word
+    ("" for none). A similar name (ratio >= SIMILAR_NAME) nearly always shares one of them even
+    where one letter more changes which word is the longest ("Aurora Studio" → aur, stu; "Aurora
+    Studios" → stu, aur). Deals' conflict detection queries both; `block` is the first."""
+    words = sorted(set(name.split()), key=lambda w: (-len(w), w))
+    return (words[0][:3] if words else "", words[1][:3] if len(words) > 1 else "")
+
+
 # ---- keys of a record -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Keys:
