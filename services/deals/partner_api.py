@@ -66,15 +66,16 @@ INDEXES = {
         [("phone_key", 1)],
         [("registration_key", 1)],
         [("vat_key", 1)],
-        [("block_key", 1)],
-        [("block2_key", 1)],
+        # with the id: a blocking query reads its first CANDIDATES in index order, however big the block
+        [("block_key", 1), ("_id", 1)],
+        [("block2_key", 1), ("_id", 1)],
     ],
     "client_keys": [
         [("name_key", 1)],
         [("domain_key", 1)],
         [("email_key", 1)],
-        [("block_key", 1)],
-        [("block2_key", 1)],
+        [("block_key", 1), ("_id", 1)],
+        [("block2_key", 1), ("_id", 1)],
     ],
     "partner_targets": [[("partner_id", 1), ("period", 1)]],
 }
@@ -115,13 +116,14 @@ def registration_event(kind: str, doc: dict) -> Envelope:
 async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
     """Held clients matching `keys` by the duplicate rules: open staff deals (through the client
     keys kept from contacts' events) and other partners' live registrations. Candidates come from
-    one indexed equality query per key and two per blocking key of the name (the fuzzy rule's
-    pre-filter, at most CANDIDATES each); the rules (`R.conflicts`) then decide. The same queries
+    one indexed equality query per key and per blocking key of the name (the fuzzy rule's
+    pre-filter: both keys in both fields, at most CANDIDATES each); the rules (`R.conflicts`) then decide. The same queries
     run whatever they find, so the time a submission takes says nothing about the outcome."""
     # an `$or` of the keys is a scan on SQLite: one query per key; a missing key queries a value
-    # nothing has, so the same queries run for every submission
-    blocks = {"$in": [keys.get("block_key") or NOTHING, keys.get("block2_key") or NOTHING]}
-    fuzzy = [({"block_key": blocks}, CANDIDATES), ({"block2_key": blocks}, CANDIDATES)]
+    # nothing has, so the same queries run for every submission. Each blocking key is its own
+    # equality query in id order (an `$in` of two would sort the whole block before its limit).
+    blocks = [keys.get("block_key") or NOTHING, keys.get("block2_key") or NOTHING]
+    fuzzy = [({f: b}, CANDIDATES) for f in ("block_key", "block2_key") for b in blocks]
     staff_probes = [({k: keys.get(k) or NOTHING}, 100) for k in STAFF_KEYS] + fuzzy
     reg_probes = [({k: keys.get(k) or NOTHING}, 100) for k in R.KEY_FIELDS] + fuzzy
     known_by_id: dict[str, dict] = {}
