@@ -117,8 +117,9 @@ async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
     """Held clients matching `keys` by the duplicate rules: open staff deals (through the client
     keys kept from contacts' events) and other partners' live registrations. Candidates come from
     one indexed equality query per key and per blocking key of the name (the fuzzy rule's
-    pre-filter: both keys in both fields, at most CANDIDATES each); the rules (`R.conflicts`) then decide. The same queries
-    run whatever they find, so the time a submission takes says nothing about the outcome."""
+    pre-filter: both keys in both fields, at most CANDIDATES each); the rules (`R.conflicts`) then
+    decide. The same queries run whatever they find (a blocking query costs what its block holds,
+    up to CANDIDATES rows, whether the client is held or not)."""
     # an `$or` of the keys is a scan on SQLite: one query per key; a missing key queries a value
     # nothing has, so the same queries run for every submission. Each blocking key is its own
     # equality query in id order (an `$in` of two would sort the whole block before its limit).
@@ -717,7 +718,8 @@ class PartnerMutation:
         evidence = await find_conflicts(c.store, keys, p.company)
         territory = R.outside_territory(
             prog,
-            [region, known.get("city"), country or known.get("country")],
+            [region, known.get("city")],
+            country or known.get("country"),
             industry or known.get("industry"),
         )
         if territory:

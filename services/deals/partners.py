@@ -192,19 +192,31 @@ def conflicts(keys: Mapping, staff_clients: Iterable[Mapping], registrations: It
 
 
 # ---- territory and agreement ------------------------------------------------------------------
-def outside_territory(programme: Mapping | None, places: Iterable[str | None], industry: str | None) -> dict | None:
-    """The evidence that a client lies outside a partner's territory, or None. `places`: what is
-    known of where the client is (the region given on the registration, the client's city and
-    country); a territory region matches any of them (case and accents ignored). An empty list of
-    regions or industries is unrestricted, and what is not known of the client is not held
-    against the partner (the partner manager reviews every registration anyway)."""
+def outside_territory(
+    programme: Mapping | None, places: Iterable[str | None], country: str | None, industry: str | None
+) -> dict | None:
+    """The evidence that a client lies outside a partner's territory, or None. The agreement's
+    regions may name countries (ISO codes: "NO") and regions ("Vestland"); `places` is what is
+    known of where the client is below the country (the region given on the registration, the
+    client's city), `country` its country. A client is inside when any of them is one of the
+    territory's entries (case and accents ignored), and outside only when something known of it
+    can be compared (a country with a territory naming countries, a place with one naming
+    regions) and nothing matches. An empty list of regions or industries is unrestricted, and what
+    is not known of the client is not held against the partner (a manager reviews every
+    registration anyway)."""
     prog = programme or {}
     regions, industries = list(prog.get("regions") or []), list(prog.get("industries") or [])
     known = [p for p in places if p]
+    entries = {duprules.fold(r) for r in regions}
+    countries = {e for e in entries if len(e) == 2 and e.isalpha()}
+    inside = bool(entries & {duprules.fold(p) for p in [*known, country] if p})
+    comparable = bool((countries and country) or (entries - countries and known))
     on, rules = [], []
-    if regions and known and not {duprules.fold(r) for r in regions} & {duprules.fold(p) for p in known}:
+    if regions and comparable and not inside:
         on.append("region")
-        rules.append(f"outside territory: {' / '.join(known)} not in {', '.join(regions)}")
+        rules.append(
+            f"outside territory: {' / '.join([*known, *([country] if country else [])])} not in {', '.join(regions)}"
+        )
     if industries and industry and duprules.fold(industry) not in {duprules.fold(i) for i in industries}:
         on.append("industry")
         rules.append(f"outside territory: industry {industry} not in {', '.join(industries)}")

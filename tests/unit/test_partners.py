@@ -96,17 +96,25 @@ def test_conflicts_use_the_duplicate_rules_of_the_clean_data_work():
 
 def test_territory_and_agreement_dates():
     prog = {"regions": ["Vestland", "Rogaland"], "industries": ["Energy", "timber"]}
-    assert R.outside_territory(prog, ["vestland"], "energy") is None  # case ignored
-    assert R.outside_territory(prog, [None, "Bergen", "Vestland"], None) is None  # any place matches
-    ev = R.outside_territory(prog, ["Troms"], "Retail")
+    assert R.outside_territory(prog, ["vestland"], None, "energy") is None  # case ignored
+    assert R.outside_territory(prog, [None, "Bergen", "Vestland"], "NO", None) is None  # any place matches
+    ev = R.outside_territory(prog, ["Troms"], None, "Retail")
     assert ev["kind"] == "outside_territory" and ev["matched_on"] == ["region", "industry"]
     assert ev["rules"] == [
         "outside territory: Troms not in Vestland, Rogaland",
         "outside territory: industry Retail not in Energy, timber",
     ]
-    assert R.outside_territory(prog, [], None) is None  # nothing known: not held against the partner
-    assert R.outside_territory({"regions": [], "industries": []}, ["Troms"], "Retail") is None  # unrestricted
-    assert R.outside_territory(None, ["Troms"], "Retail") is None
+    # a country says nothing against a territory of regions, and a region nothing against countries
+    assert R.outside_territory(prog, [], "NO", None) is None
+    nordics = {"regions": ["NO", "SE"]}
+    assert R.outside_territory(nordics, ["Bavaria"], None, None) is None
+    assert R.outside_territory(nordics, ["Vestland"], "no", None) is None
+    assert R.outside_territory(nordics, ["Bavaria"], "DE", None)["rules"] == [
+        "outside territory: Bavaria / DE not in NO, SE"
+    ]
+    assert R.outside_territory(prog, [], None, None) is None  # nothing known: not held against the partner
+    assert R.outside_territory({"regions": [], "industries": []}, ["Troms"], "DE", "Retail") is None  # unrestricted
+    assert R.outside_territory(None, ["Troms"], "DE", "Retail") is None
     agreement = {"agreement_start": "2026-01-01", "agreement_end": "2026-12-31"}
     R.check_agreement_in_force(agreement, "2026-01-01")
     R.check_agreement_in_force(agreement, "2026-12-31")
