@@ -3,7 +3,8 @@ two partners register the same end client (the second goes to review; neither le
 exists — its answers are compared byte for byte with those for a client nobody holds), approval
 then expiry by the scheduler, quota progress after a won deal and the tier review, the chain
 report with the client's tickets and CSV, an estimate from a bundle at the partner's tier prices,
-and another partner's token against every partner-facing list, filter and total.
+another partner's token against every partner-facing list, filter and total, conflicts by the
+duplicate rules (a similar name, phone, VAT number) and the territory and dates of the agreement.
 
 Each test makes its own partner companies and tiers, so the tests do not see each other's data."""
 
