@@ -114,7 +114,14 @@ def subscriptions(service: Service) -> list[Subscription]:
             [SNAPSHOT_REQUESTED],
             lambda e: on_snapshot_requested(service.store, e, service.config.currency),
         ),
-        replica(service, "companies", "contacts.company", "ref_companies", ["name", "kind", "owner", "partner_id"]),
+        replica(
+            service,
+            "companies",
+            "contacts.company",
+            "ref_companies",
+            # country, city and industry: where a partner's registered client is (its territory)
+            ["name", "kind", "owner", "partner_id", "country", "city", "industry"],
+        ),
         replica(service, "contacts", "contacts.contact", "ref_contacts", ["name", "company_id", "owner", "partner_id"]),
         Subscription("health", ["support.ticket.*"], lambda e: on_ticket(service.store, e)),
     ]

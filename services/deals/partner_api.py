@@ -11,6 +11,7 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
+from services.common import duprules
 from services.common.authz import ADMIN, PARTNER, SALES, STAFF, allow
 from services.common.envelope import Envelope
 from services.common.errors import ErrorCode, InputError, PublicError
@@ -62,14 +63,26 @@ INDEXES = {
         [("name_key", 1)],
         [("domain_key", 1)],
         [("email_key", 1)],
+        [("phone_key", 1)],
+        [("registration_key", 1)],
+        [("vat_key", 1)],
+        # with the id: a blocking query reads its first CANDIDATES in index order, however big the block
+        [("block_key", 1), ("_id", 1)],
+        [("block2_key", 1), ("_id", 1)],
     ],
-    "client_keys": [[("name_key", 1)], [("domain_key", 1)], [("email_key", 1)]],
+    "client_keys": [
+        [("name_key", 1)],
+        [("domain_key", 1)],
+        [("email_key", 1)],
+        [("block_key", 1), ("_id", 1)],
+        [("block2_key", 1), ("_id", 1)],
+    ],
     "partner_targets": [[("partner_id", 1), ("period", 1)]],
 }
-MAX_PARTNERS = 500
-NOTHING = (
-    "\x00"  # a key value no record has  # partners in one manager's report (more: a resumable export job, not built)
-)
+MAX_PARTNERS = 500  # partners in one manager's report (more: a resumable export job, not built)
+NOTHING = "\x00"  # a key value no record has
+CANDIDATES = 200  # per blocking query of the fuzzy name rule (as contacts' duplicates)
+STAFF_KEYS = ("name_key", "domain_key", "email_key")  # what contacts' events tell deals of a client
 
 
 def partner_of(c, partner_id) -> str:
@@ -101,17 +114,25 @@ def registration_event(kind: str, doc: dict) -> Envelope:
 
 # ---- conflict detection -----------------------------------------------------------------------
 async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
-    """Held clients matching `keys`: open staff deals (through the client keys kept from contacts'
-    events) and other partners' live registrations. The same queries run whatever they find, so
-    the time a submission takes says nothing about the outcome."""
-    # one indexed equality query per key (an `$or` of the three is a scan on SQLite); a missing key
-    # queries a value nothing has, so the same queries run for every submission
-    probes = [{k: keys.get(k) or NOTHING} for k in ("name_key", "domain_key", "email_key")]
+    """Held clients matching `keys` by the duplicate rules: open staff deals (through the client
+    keys kept from contacts' events) and other partners' live registrations. Candidates come from
+    one indexed equality query per key and per blocking key of the name (the fuzzy rule's
+    pre-filter: both keys in both fields, at most CANDIDATES each); the rules (`R.conflicts`) then
+    decide. The same queries run whatever they find (a blocking query costs what its block holds,
+    up to CANDIDATES rows, whether the client is held or not)."""
+    # an `$or` of the keys is a scan on SQLite: one query per key; a missing key queries a value
+    # nothing has, so the same queries run for every submission. Each blocking key is its own
+    # equality query in id order (an `$in` of two would sort the whole block before its limit).
+    blocks = [keys.get("block_key") or NOTHING, keys.get("block2_key") or NOTHING]
+    fuzzy = [({f: b}, CANDIDATES) for f in ("block_key", "block2_key") for b in blocks]
+    staff_probes = [({k: keys.get(k) or NOTHING}, 100) for k in STAFF_KEYS] + fuzzy
+    reg_probes = [({k: keys.get(k) or NOTHING}, 100) for k in R.KEY_FIELDS] + fuzzy
     known_by_id: dict[str, dict] = {}
-    for probe in probes:
-        for k in (await store.find("client_keys", probe, first=100)).items:
+    for probe, first in staff_probes:
+        for k in (await store.find("client_keys", probe, first=first)).items:
             known_by_id[k["id"]] = k
-    known = sorted(known_by_id.values(), key=lambda k: k["id"])
+    # only candidates the rules match need their deals (a blocking key alone is no conflict)
+    known = [k for k in sorted(known_by_id.values(), key=lambda k: k["id"]) if R.matched_on(keys, k)[0]]
     company_ids = sorted({k["company_id"] for k in known if k.get("company_id")})
     deals = (
         await store.find(
@@ -133,12 +154,44 @@ async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
         if k.get("company_id") in by_company
     ]
     regs_by_id: dict[str, dict] = {}
-    for probe in probes:
+    for probe, first in reg_probes:
         flt = all_of(probe, {"partner_id": {"$ne": partner_id}}, {"status": {"$in": list(R.LIVE)}})
-        for r in (await store.find("registrations", flt, first=100)).items:
+        for r in (await store.find("registrations", flt, first=first)).items:
             regs_by_id[r["id"]] = r
     regs = sorted(regs_by_id.values(), key=lambda r: r["id"])
     return R.conflicts(keys, staff, regs)
+
+
+async def backfill_match_keys(store) -> None:
+    """Registrations and client keys written before the duplicate rules get their keys once
+    (registrations: all of them, from the client fields they keep; client keys: the blocking keys
+    of the name key they have)."""
+    for r in await store.find_all("registrations", {"block_key": {"$exists": False}}):
+
+        def fn(doc: dict) -> dict | None:
+            if "block_key" in doc:
+                return None
+            keys = R.client_keys(
+                doc.get("client_name"),
+                doc.get("client_website"),
+                doc.get("client_email"),
+                phone=doc.get("client_phone"),
+                country=doc.get("client_country"),
+                registration=doc.get("client_registration_number"),
+                vat=doc.get("client_vat_number"),
+            )
+            return {**doc, **keys}
+
+        await store.mutate("registrations", r["id"], fn)
+    for k in await store.find_all("client_keys", {"block_key": {"$exists": False}}):
+
+        def fn2(doc: dict) -> dict | None:
+            if "block_key" in doc:
+                return None
+            b1, b2 = duprules.blocks(doc.get("name_key") or "")
+            return {**doc, "block_key": b1 or None, "block2_key": b2 or None}
+
+        await store.mutate("client_keys", k["id"], fn2)
 
 
 async def on_client(store, e: Envelope, kind: str) -> None:
@@ -370,7 +423,7 @@ class PartnerQuery:
 
     @strawberry.field(
         description="The partner manager's review queue: registrations under review that conflict "
-        "with a held client, with the evidence (`conflicts`).",
+        "with a held client or lie outside the partner's territory, with the evidence (`conflicts`).",
         extensions=allow(PARTNER_MANAGERS),
     )
     async def registration_review_queue(
@@ -641,11 +694,36 @@ class PartnerMutation:
             mail = clean_email(input.client_email)
         except InputError as exc:
             raise InputError(exc.code, exc.message, ["input", "clientEmail"]) from None
-        company_id = None
+        phone = clean_text(input.client_phone, "clientPhone", max_len=40) or None
+        country = (clean_text(input.client_country, "clientCountry", max_len=2) or "").upper() or None
+        if country is not None and not (len(country) == 2 and country.isalpha()):
+            raise InputError(
+                ErrorCode.INVALID, "clientCountry is an ISO country code (NO, DE, …)", ["input", "clientCountry"]
+            )
+        region = clean_text(input.client_region, "clientRegion", max_len=64) or None
+        industry = clean_text(input.client_industry, "clientIndustry", max_len=64) or None
+        reg_no = clean_text(input.client_registration_number, "clientRegistrationNumber", max_len=40) or None
+        vat = clean_text(input.client_vat_number, "clientVatNumber", max_len=40) or None
+        company = None
         if input.company_id:
-            company_id = (await c.referenced("ref_companies", input.company_id, "company", "companyId"))["id"]
-        keys = R.client_keys(name, website, mail)
+            company = await c.referenced("ref_companies", input.company_id, "company", "companyId")
+        keys = R.client_keys(name, website, mail, phone=phone, country=country, registration=reg_no, vat=vat)
+        if phone and not keys["phone_key"]:
+            raise InputError(ErrorCode.INVALID, f"{phone!r} is not a phone number (give its country code or "
+                             "clientCountry)", ["input", "clientPhone"])  # fmt: skip
+        prog = await c.store.get(PROGRAMME, p.company)
+        R.check_agreement_in_force(prog, now_iso()[:10])
+        company_id = company["id"] if company else None
+        known = company or {}
         evidence = await find_conflicts(c.store, keys, p.company)
+        territory = R.outside_territory(
+            prog,
+            [region, known.get("city")],
+            country or known.get("country"),
+            industry or known.get("industry"),
+        )
+        if territory:
+            evidence.append(territory)
         body = {
             "id": new_id(),
             "partner_id": p.company,
@@ -653,6 +731,12 @@ class PartnerMutation:
             "client_name": name,
             "client_website": website,
             "client_email": mail,
+            "client_phone": phone,
+            "client_country": country,
+            "client_region": region,
+            "client_industry": industry,
+            "client_registration_number": reg_no,
+            "client_vat_number": vat,
             "company_id": company_id,
             "project": project,
             "value_minor": value_minor,

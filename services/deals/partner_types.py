@@ -177,16 +177,27 @@ PartnerTierDefPayload = payload("PartnerTierDefPayload", tier=PartnerTierDef)
 
 
 # ---- registrations ----------------------------------------------------------------------------
-@strawberry.type
+@strawberry.type(description="Why a registration is in the review queue (staff only).")
 class ConflictEvidence:
-    kind: str = strawberry.field(description="staff_deal or partner_registration.")
-    matched_on: list[str] = strawberry.field(description="name, domain, email.")
+    kind: str = strawberry.field(description="staff_deal, partner_registration or outside_territory.")
+    matched_on: list[str] = strawberry.field(
+        description="What matched: name, domain, email, phone, registration, vat (outside_territory: region, industry)."
+    )
     company_id: strawberry.ID | None
     deal_ids: list[strawberry.ID]
     owner: str | None
     registration_id: strawberry.ID | None
     partner_id: strawberry.ID | None
     status: str | None
+    rule_texts: strawberry.Private[list[str]]
+
+    @strawberry.field(
+        description='The rules that matched, in words: "same name", "similar name (92%)", "same domain", '
+        '"outside territory: …" (staff only).',
+        extensions=allow(STAFF),
+    )
+    def rules(self) -> list[str] | None:
+        return list(self.rule_texts)
 
 
 @strawberry.type(description="A partner's registration of an opportunity.")
@@ -196,6 +207,12 @@ class DealRegistration:
     client_name: str
     client_website: str | None
     client_email: str | None
+    client_phone: str | None
+    client_country: str | None
+    client_region: str | None
+    client_industry: str | None
+    client_registration_number: str | None
+    client_vat_number: str | None
     company_id: strawberry.ID | None = strawberry.field(description="The prospect the partner registered, if any.")
     project: str
     expected_close: dt.date | None
@@ -217,6 +234,12 @@ class DealRegistration:
             client_name=d["client_name"],
             client_website=d.get("client_website"),
             client_email=d.get("client_email"),
+            client_phone=d.get("client_phone"),
+            client_country=d.get("client_country"),
+            client_region=d.get("client_region"),
+            client_industry=d.get("client_industry"),
+            client_registration_number=d.get("client_registration_number"),
+            client_vat_number=d.get("client_vat_number"),
             company_id=d.get("company_id"),
             project=d["project"],
             expected_close=_date(d.get("expected_close")),
@@ -257,6 +280,7 @@ class DealRegistration:
                 registration_id=e.get("registration_id"),
                 partner_id=e.get("partner_id"),
                 status=e.get("status"),
+                rule_texts=list(e.get("rules") or []),
             )
             for e in (review or {}).get("evidence") or []
         ]
@@ -270,6 +294,14 @@ class SubmitRegistrationInput:
     currency: str
     client_website: str | None = None
     client_email: str | None = None
+    client_phone: str | None = strawberry.field(
+        default=None, description="With its country code, or read in clientCountry (a match key)."
+    )
+    client_country: str | None = strawberry.field(default=None, description="ISO country code, e.g. NO.")
+    client_region: str | None = strawberry.field(default=None, description="Checked against your territory.")
+    client_industry: str | None = strawberry.field(default=None, description="Checked against your territory.")
+    client_registration_number: str | None = strawberry.field(default=None, description="A match key.")
+    client_vat_number: str | None = strawberry.field(default=None, description="A match key.")
     company_id: strawberry.ID | None = None
     expected_close: dt.date | None = None
 

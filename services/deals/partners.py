@@ -6,9 +6,13 @@ unit-tested in tests/unit/test_partners.py.
 - **Deal registration**: submitted (shown to the partner as "under review") → approved or
   rejected (with a reason) → expired after the protection period unless won.
 - **Conflicts**: a registration's end client is matched against the open deals of our own staff
-  and the live registrations of other partners by normalised name, web domain and e-mail
-  (`client_keys`, `conflicts`). The matchers are a list (`MATCHERS`): the duplicate rules of the
-  clean-data work (fuzzy names) plug in there later, each a function of two key sets.
+  and the live registrations of other partners by the duplicate rules of the clean-data work
+  (services/common/duprules.py, shared with contacts): the same normalised keys (web domain,
+  e-mail, phone, registration and VAT number; services/common/matchkeys.py) and the fuzzy
+  company-name rule at the duplicates' threshold (`client_keys`, `conflicts`, `MATCHERS`).
+- **Territory and agreement**: a client outside the partner's territory (regions, industries) is
+  evidence for the review queue (`outside_territory`); a registration outside the agreement's
+  dates is refused (`check_agreement_in_force`).
 - **Quotas, tier review, reports, bundles**: plain arithmetic over rows the API reads."""
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from services.common import duprules, matchkeys
 from services.common.errors import ErrorCode, InputError
 
 PORTAL_ROLES = ("manager", "sales", "support", "viewer")
@@ -47,15 +52,18 @@ class TierStanding(Enum):
 
 
 # ---- normalisation and matching ---------------------------------------------------------------
+# deals' own legal forms and free-mail domains, besides the duplicates' (a superset: a registration
+# from Russia or Norway names "ООО …" or "… A/S")
 LEGAL_FORMS = {
     "ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc", "kg", "llc", "llp",
     "ltd", "limited", "nv", "oy", "oyj", "plc", "sa", "sarl", "sas", "spa", "sp", "zoo", "ooo", "oao",
     "zao", "pao", "company", "the", "ооо", "оао", "зао", "пао", "ао", "ип",
-}  # fmt: skip
+} | duprules.LEGAL_FORMS  # fmt: skip
 FREE_MAIL = {
     "gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com", "yahoo.com", "icloud.com",
     "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "proton.me", "protonmail.com",
-}  # fmt: skip
+} | duprules.FREE_MAIL  # fmt: skip
+KEY_FIELDS = ("name_key", "domain_key", "email_key", "phone_key", "registration_key", "vat_key")
 
 
 def name_key(name: str | None) -> str | None:
@@ -71,32 +79,40 @@ def name_key(name: str | None) -> str | None:
 
 
 def domain_key(value: str | None) -> str | None:
-    """The web domain of a site address or of an e-mail address, without "www."; free-mail
-    domains (gmail.com, …) say nothing about the client and give None."""
-    if not value:
-        return None
-    v = value.strip().casefold()
-    if "@" in v:
-        v = v.rsplit("@", 1)[1]
-    v = re.sub(r"^[a-z][a-z0-9+.-]*://", "", v).split("/", 1)[0].split(":", 1)[0].strip(".")
-    if v.startswith("www."):
-        v = v[4:]
-    if not v or "." not in v or v in FREE_MAIL:
-        return None
-    return v
+    """The web domain of a site address or of an e-mail address, without "www." (the shared match
+    key, matchkeys.py); free-mail domains (gmail.com, …) say nothing about the client: None."""
+    d = matchkeys.domain_key(value)
+    return None if d is None or d in FREE_MAIL else d
 
 
 def email_key(value: str | None) -> str | None:
-    if not value or "@" not in value:
-        return None
-    return value.strip().casefold()
+    return matchkeys.email_key(value)
 
 
-def client_keys(name: str | None, website: str | None = None, email: str | None = None) -> dict:
+def client_keys(
+    name: str | None,
+    website: str | None = None,
+    email: str | None = None,
+    *,
+    phone: str | None = None,
+    country: str | None = None,
+    registration: str | None = None,
+    vat: str | None = None,
+) -> dict:
+    """The match keys stored with a registration or a known client (each indexed); `block_key` is
+    the duplicates' blocking key of the name and `block2_key` the one of its second-longest word:
+    the candidate queries of the fuzzy name rule."""
+    nk = name_key(name)
+    b1, b2 = duprules.blocks(nk or "")
     return {
-        "name_key": name_key(name),
+        "name_key": nk,
         "domain_key": domain_key(website) or domain_key(email),
         "email_key": email_key(email),
+        "phone_key": matchkeys.phone_key(phone, country),
+        "registration_key": matchkeys.registration_key(registration),
+        "vat_key": matchkeys.registration_key(vat),
+        "block_key": b1 or None,
+        "block2_key": b2 or None,
     }
 
 
@@ -106,51 +122,115 @@ def keys_filter(keys: Mapping[str, str | None]) -> dict | None:
     return {"$or": clauses} if clauses else None
 
 
-def _same(field: str) -> Callable[[Mapping, Mapping], str | None]:
-    def match(a: Mapping, b: Mapping) -> str | None:
-        return field.removesuffix("_key") if a.get(field) and a.get(field) == b.get(field) else None
+Matcher = Callable[[Mapping, Mapping], tuple[str, str] | None]
+
+
+def _same(field: str, rule: str) -> Matcher:
+    def match(a: Mapping, b: Mapping) -> tuple[str, str] | None:
+        return (field.removesuffix("_key"), rule) if a.get(field) and a.get(field) == b.get(field) else None
 
     return match
 
 
-# The plain rules; the fuzzy duplicate rules of the clean-data work are appended here later.
-MATCHERS: list[Callable[[Mapping, Mapping], str | None]] = [_same("name_key"), _same("domain_key"), _same("email_key")]
+def _name(a: Mapping, b: Mapping) -> tuple[str, str] | None:
+    """The duplicates' name rule: the same name, or a similar one (token-sort ratio ≥ 85)."""
+    if a.get("name_key") and a.get("name_key") == b.get("name_key"):
+        return "name", "same name"
+    _, why = duprules.name_rule(a.get("name_key"), b.get("name_key"))
+    return ("name", why) if why else None
 
 
-def matched_on(a: Mapping, b: Mapping) -> list[str]:
-    return [m for m in (rule(a, b) for rule in MATCHERS) if m]
+# The duplicate rules of the clean-data work: each gives (what matched, the rule in words) or None.
+MATCHERS: list[Matcher] = [
+    _name,
+    _same("domain_key", "same domain"),
+    _same("email_key", "same e-mail"),
+    _same("phone_key", "same phone"),
+    _same("registration_key", "same registration number"),
+    _same("vat_key", "same VAT number"),
+]
+
+
+def matched_on(a: Mapping, b: Mapping) -> tuple[list[str], list[str]]:
+    """(the keys that matched, the rules in words: "similar name (92%)", "same domain", …)."""
+    hits = [m for m in (rule(a, b) for rule in MATCHERS) if m]
+    return [k for k, _ in hits], [r for _, r in hits]
 
 
 def conflicts(keys: Mapping, staff_clients: Iterable[Mapping], registrations: Iterable[Mapping]) -> list[dict]:
-    """The evidence of a conflict: each held client that matches `keys`, with what matched.
-    `staff_clients`: {company_id, deal_ids, owner, name_key, domain_key, email_key};
-    `registrations`: other partners' live registrations."""
+    """The evidence of a conflict: each held client that matches `keys`, with what matched and by
+    which rule. `staff_clients`: {company_id, deal_ids, owner, and the keys of `client_keys`};
+    `registrations`: other partners' live registrations (candidates that match nothing drop out)."""
     out = []
     for c in staff_clients:
-        on = matched_on(keys, c)
+        on, rules = matched_on(keys, c)
         if on:
             out.append(
                 {
                     "kind": "staff_deal",
                     "matched_on": on,
+                    "rules": rules,
                     "company_id": c.get("company_id"),
                     "deal_ids": list(c.get("deal_ids") or []),
                     "owner": c.get("owner"),
                 }
             )
     for r in registrations:
-        on = matched_on(keys, r)
+        on, rules = matched_on(keys, r)
         if on:
             out.append(
                 {
                     "kind": "partner_registration",
                     "matched_on": on,
+                    "rules": rules,
                     "registration_id": r["id"],
                     "partner_id": r["partner_id"],
                     "status": r["status"],
                 }
             )
     return out
+
+
+# ---- territory and agreement ------------------------------------------------------------------
+def outside_territory(
+    programme: Mapping | None, places: Iterable[str | None], country: str | None, industry: str | None
+) -> dict | None:
+    """The evidence that a client lies outside a partner's territory, or None. The agreement's
+    regions may name countries (ISO codes: "NO") and regions ("Vestland"); `places` is what is
+    known of where the client is below the country (the region given on the registration, the
+    client's city), `country` its country. A client is inside when any of them is one of the
+    territory's entries (case and accents ignored), and outside only when something known of it
+    can be compared (a country with a territory naming countries, a place with one naming
+    regions) and nothing matches. An empty list of regions or industries is unrestricted, and what
+    is not known of the client is not held against the partner (a manager reviews every
+    registration anyway)."""
+    prog = programme or {}
+    regions, industries = list(prog.get("regions") or []), list(prog.get("industries") or [])
+    known = [p for p in places if p]
+    entries = {duprules.fold(r) for r in regions}
+    countries = {e for e in entries if len(e) == 2 and e.isalpha()}
+    inside = bool(entries & {duprules.fold(p) for p in [*known, country] if p})
+    comparable = bool((countries and country) or (entries - countries and known))
+    on, rules = [], []
+    if regions and comparable and not inside:
+        on.append("region")
+        rules.append(
+            f"outside territory: {' / '.join([*known, *([country] if country else [])])} not in {', '.join(regions)}"
+        )
+    if industries and industry and duprules.fold(industry) not in {duprules.fold(i) for i in industries}:
+        on.append("industry")
+        rules.append(f"outside territory: industry {industry} not in {', '.join(industries)}")
+    return {"kind": "outside_territory", "matched_on": on, "rules": rules} if on else None
+
+
+def check_agreement_in_force(programme: Mapping | None, today: str) -> None:
+    """A partner registers only while its agreement is in force (no dates: no limit)."""
+    prog = programme or {}
+    start, end = prog.get("agreement_start"), prog.get("agreement_end")
+    if start and today < start[:10]:
+        raise InputError(ErrorCode.INVALID, f"your partner agreement starts on {start[:10]}", ["input"])
+    if end and today > end[:10]:
+        raise InputError(ErrorCode.INVALID, f"your partner agreement ended on {end[:10]}", ["input"])
 
 
 # ---- programme --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ two partners register the same end client (the second goes to review; neither le
 exists — its answers are compared byte for byte with those for a client nobody holds), approval
 then expiry by the scheduler, quota progress after a won deal and the tier review, the chain
 report with the client's tickets and CSV, an estimate from a bundle at the partner's tier prices,
-and another partner's token against every partner-facing list, filter and total.
+another partner's token against every partner-facing list, filter and total, conflicts by the
+duplicate rules (a similar name, phone, VAT number) and the territory and dates of the agreement.
 
 Each test makes its own partner companies and tiers, so the tests do not see each other's data."""
 
@@ -702,3 +703,130 @@ async def test_the_readme_partner_example_works_with_a_partner_token(crm, as_rol
     other = await as_role("partner", "sigrid@fjord", company=crm.ids["fjord"]).ok(query)
     assert other["partnerProgramme"] is not None and other["dealRegistrations"]["totalCount"] == 0
     assert all(e["node"]["clientName"] != "Solvik Timber AS" for e in other["dealRegistrations"]["edges"])
+
+
+# ---- 8. the duplicate rules and the territory ------------------------------------------------------
+QUEUE = """{ registrationReviewQueue(first: 100) { edges { node { id
+  conflicts { kind matchedOn rules partnerId registrationId } } } } }"""
+
+
+async def queued(gw) -> dict:
+    return {e["node"]["id"]: e["node"] for e in (await gw.ok(QUEUE))["registrationReviewQueue"]["edges"]}
+
+
+async def test_a_similar_name_conflicts_by_the_duplicate_rules_and_tells_the_partner_nothing(gw, crm, as_role):
+    tier = await new_tier(gw)
+    a_id, a = await new_partner(gw, as_role, "Trondheim Resellers", tier)
+    _, b = await new_partner(gw, as_role, "Bodø Integrators", tier)
+    t = u()[:4]  # short: the words of the name decide its blocking keys, not the tag
+    base = {"project": "Studio fit-out", "estimatedValue": "80000", "currency": "EUR", "expectedClose": "2027-06-30"}
+    first = ok((await a.ok(SUBMIT, {"i": {**base, "clientName": f"Aurora Studio GmbH {t}"}}))["submitDealRegistration"])
+    first = first["registration"]
+    # B: one letter more and another legal form (no site, no e-mail: only the fuzzy name rule can
+    # find it), and a client nobody holds
+    held, free = f"Aurora Studios AS {t}", f"Lindqvist Arkitekter {t}"
+    body_held = await b.body(SUBMIT, {"i": {**base, "clientName": held}})
+    body_free = await b.body(SUBMIT, {"i": {**base, "clientName": free}})
+    r_held = body_held["data"]["submitDealRegistration"]["registration"]
+    r_free = body_free["data"]["submitDealRegistration"]["registration"]
+    assert r_held["status"] == r_free["status"] == "UNDER_REVIEW"
+    mask_held, mask_free = [(r_held["id"], "ID"), (held, "NAME")], [(r_free["id"], "ID"), (free, "NAME")]
+    assert masked(body_held, *mask_held) == masked(body_free, *mask_free)
+    one = "query($id: ID!) { dealRegistration(id: $id) { %s } }" % REG_FIELDS
+    assert masked(await b.body(one, {"id": r_held["id"]}), *mask_held) == masked(
+        await b.body(one, {"id": r_free["id"]}), *mask_free
+    )
+    # the evidence names the rule and its ratio; staff only
+    mine = await queued(gw)
+    assert r_held["id"] in mine and r_free["id"] not in mine
+    [evidence] = mine[r_held["id"]]["conflicts"]
+    assert evidence["kind"] == "partner_registration" and evidence["partnerId"] == a_id
+    assert evidence["registrationId"] == first["id"] and evidence["matchedOn"] == ["name"]
+    [rule] = evidence["rules"]
+    assert rule.startswith("similar name (") and 85 <= int(rule.split("(")[1].rstrip("%)")) < 100, rule
+    assert codes(await b.body(QUEUE)) == ["FORBIDDEN"]
+    rules_q = "query($id: ID!) { dealRegistration(id: $id) { conflicts { rules } } }"
+    assert codes(await b.body(rules_q, {"id": r_held["id"]})) == ["FORBIDDEN"]
+    # the legal form alone is no difference: the same name
+    c = ok((await b.ok(SUBMIT, {"i": {**base, "clientName": f"aurora-studio {t}"}}))["submitDealRegistration"])
+    [ev] = (await gw.ok(rules_q, {"id": c["registration"]["id"]}))["dealRegistration"]["conflicts"]
+    assert ev["rules"] == ["same name"]
+    # the identifiers of the duplicate rules: the same phone (another spelling) and VAT number
+    ids = {"clientPhone": "+47 55 12 34 56", "clientVatNumber": f"NO 9{t.encode().hex()[:8]} MVA"}
+    ok((await a.ok(SUBMIT, {"i": {**base, "clientName": f"Fjellheim {t}", **ids}}))["submitDealRegistration"])
+    d = ok(
+        (
+            await b.ok(
+                SUBMIT,
+                {"i": {**base, "clientName": f"Other name {t}", "clientPhone": "55 12 34 56", "clientCountry": "no",
+                       "clientVatNumber": ids["clientVatNumber"].replace(" ", "").lower()}},
+            )
+        )["submitDealRegistration"]
+    )["registration"]  # fmt: skip
+    evs = (await gw.ok(rules_q, {"id": d["id"]}))["dealRegistration"]["conflicts"]
+    assert {"same phone", "same VAT number"} <= {r for e in evs for r in e["rules"]}, evs
+    # bad input is a typed error that writes nothing
+    before = (await b.ok("{ dealRegistrations { totalCount } }"))["dealRegistrations"]["totalCount"]
+    for bad, field in (({"clientPhone": "not a phone"}, "clientPhone"), ({"clientCountry": "Norway"}, "clientCountry")):
+        e = (await b.ok(SUBMIT, {"i": {**base, "clientName": f"Bad {t}", **bad}}))["submitDealRegistration"]["errors"]
+        assert e[0]["code"] == "INVALID" and e[0]["field"] == ["input", field], e
+    assert (await b.ok("{ dealRegistrations { totalCount } }"))["dealRegistrations"]["totalCount"] == before
+
+
+async def test_a_client_outside_the_territory_goes_to_review_and_the_agreement_dates_hold(gw, crm, as_role):
+    territory = {"regions": ["Vestland", "Rogaland"], "industries": ["energy"]}
+    pid, partner = await new_partner(gw, as_role, "Haugesund Energi Partner", **territory)
+    t = u()
+    base = {"project": "Substation", "estimatedValue": "50000", "currency": "EUR"}
+    inside, outside = f"Sunnhordland Kraft {t}", f"Finnmark Fisk {t}"
+    body_in = await partner.body(
+        SUBMIT, {"i": {**base, "clientName": inside, "clientRegion": "vestland", "clientIndustry": "Energy"}}
+    )
+    body_out = await partner.body(
+        SUBMIT, {"i": {**base, "clientName": outside, "clientRegion": "Finnmark", "clientIndustry": "Energy"}}
+    )
+    r_in = body_in["data"]["submitDealRegistration"]["registration"]
+    r_out = body_out["data"]["submitDealRegistration"]["registration"]
+    # the partner sees "under review" either way, byte for byte
+    assert masked(body_in, (r_in["id"], "ID"), (inside, "NAME")) == masked(
+        body_out, (r_out["id"], "ID"), (outside, "NAME")
+    )
+    assert r_out["status"] == "UNDER_REVIEW"
+    # a client it registered, outside by what is known of it (its industry, from contacts)
+    d = await partner.ok(COMPANY, {"i": {"name": f"Tromsø Retail {t}", "kind": "PROSPECT", "industry": "retail"}})
+    cid = d["createCompany"]["company"]["id"]
+    known = ok(
+        await retry_ref(
+            partner,
+            SUBMIT,
+            {"i": {**base, "clientName": f"Tromsø Retail {t}", "companyId": cid, "clientRegion": "Rogaland"}},
+            "submitDealRegistration",
+        )
+    )["registration"]
+    mine = await queued(gw)
+    assert r_in["id"] not in mine
+    assert mine[r_out["id"]]["conflicts"] == [
+        {
+            "kind": "outside_territory",
+            "matchedOn": ["region"],
+            "rules": ["outside territory: Finnmark not in Rogaland, Vestland"],
+            "partnerId": None,
+            "registrationId": None,
+        }
+    ]
+    [ev] = mine[known["id"]]["conflicts"]
+    assert ev["matchedOn"] == ["industry"] and ev["rules"] == ["outside territory: industry retail not in energy"]
+    # staff filter on it as on a conflict; the partner's filter is ignored
+    f = "query($f: RegistrationFilter) { dealRegistrations(first: 50, filter: $f) { edges { node { id } } } }"
+    flagged = {e["node"]["id"] for e in (await gw.ok(f, {"f": {"partnerId": pid, "conflict": True}}))["dealRegistrations"]["edges"]}  # fmt: skip
+    assert flagged == {r_out["id"], known["id"]}
+    assert await partner.body(f, {"f": {"conflict": True}}) == await partner.body(f, {"f": {"conflict": False}})
+
+    # outside the agreement's dates a registration is refused and nothing is written
+    ended = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    for start, end, word in (("2020-01-01", ended, "ended"), (later, None, "starts")):
+        _, p2 = await new_partner(gw, as_role, "Lapsed Partner", agreementStart=start, agreementEnd=end)
+        e = (await p2.ok(SUBMIT, {"i": {**base, "clientName": f"Any {t}"}}))["submitDealRegistration"]
+        assert e["registration"] is None and e["errors"][0]["code"] == "INVALID" and word in e["errors"][0]["message"]
+        assert (await p2.ok("{ dealRegistrations { totalCount } }"))["dealRegistrations"]["totalCount"] == 0

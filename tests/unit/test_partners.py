@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.common import duprules
 from services.common.errors import InputError
 from services.deals import partners as R
 from services.support import partner_care
@@ -28,7 +29,18 @@ def test_domains_come_from_sites_and_addresses_but_not_free_mail():
         "name_key": "x",
         "domain_key": "nordfjord.no",
         "email_key": "ola@nordfjord.no",
+        "phone_key": None,
+        "registration_key": None,
+        "vat_key": None,
+        "block_key": "x",
+        "block2_key": None,
     }
+    # the shared match keys (services/common/matchkeys.py): phone in E.164, ids without punctuation
+    k = R.client_keys(
+        "Aurora Studio GmbH", phone="030 1234567", country="DE", registration="HRB 123/B", vat="de 123.456.789"
+    )
+    assert (k["phone_key"], k["registration_key"], k["vat_key"]) == ("+49301234567", "HRB123B", "DE123456789")
+    assert k["name_key"] == "aurora studio" and (k["block_key"], k["block2_key"]) == ("aur", "stu")
 
 
 def test_conflicts_name_what_matched_and_whose_client_it_is():
@@ -42,12 +54,75 @@ def test_conflicts_name_what_matched_and_whose_client_it_is():
     ]
     ev = R.conflicts(keys, staff, regs)
     assert ev == [
-        {"kind": "staff_deal", "matched_on": ["domain"], "company_id": "c1", "deal_ids": ["d1"], "owner": "anna"},
-        {"kind": "partner_registration", "matched_on": ["name"], "registration_id": "r1", "partner_id": "p1",
-         "status": "approved"},
+        {"kind": "staff_deal", "matched_on": ["domain"], "rules": ["same domain"], "company_id": "c1",
+         "deal_ids": ["d1"], "owner": "anna"},
+        {"kind": "partner_registration", "matched_on": ["name"], "rules": ["same name"], "registration_id": "r1",
+         "partner_id": "p1", "status": "approved"},
     ]  # fmt: skip
     assert R.conflicts(R.client_keys("Unheld"), staff, regs) == []
     assert R.keys_filter(R.client_keys("AS")) is None  # nothing to match on
+
+
+def test_conflicts_use_the_duplicate_rules_of_the_clean_data_work():
+    def reg(rid, name, **kw):
+        return {"id": rid, "partner_id": "p1", "status": "under_review", **R.client_keys(name, **kw)}
+
+    keys = R.client_keys(
+        "Aurora Studio GmbH", phone="+47 22 33 44 55", registration="NO 912 345 678", vat="SE5560000001"
+    )
+    # legal form and punctuation ignored: the same name; one letter more: a similar name at the
+    # duplicates' threshold (token-sort ratio >= 85), with its ratio in the evidence
+    [same] = R.conflicts(keys, [], [reg("r1", "Aurora-Studio")])
+    assert same["matched_on"] == ["name"] and same["rules"] == ["same name"]
+    [similar] = R.conflicts(keys, [], [reg("r2", "Aurora Studios AS")])
+    assert similar["matched_on"] == ["name"] and similar["rules"] == ["similar name (96%)"]
+    assert duprules.name_ratio("aurora studio", "aurora studios") >= duprules.SIMILAR_NAME
+    # word order does not matter; a different firm of the same block does not match
+    assert R.conflicts(keys, [], [reg("r3", "Studio Aurora")])[0]["rules"] == ["same name"]
+    assert R.conflicts(keys, [], [reg("r4", "Aurora Borealis Consulting")]) == []
+    # the identifiers of the import and the duplicates: phone (E.164), registration and VAT number
+    by_ids = R.conflicts(
+        keys, [], [reg("r5", "Other", phone="22 33 44 55", country="NO", registration="NO-912.345.678")]
+    )
+    assert by_ids[0]["matched_on"] == ["phone", "registration"]
+    assert by_ids[0]["rules"] == ["same phone", "same registration number"]
+    assert R.conflicts(keys, [], [reg("r6", "Other", vat="se 556000-0001")])[0]["rules"] == ["same VAT number"]
+    # the candidates of the fuzzy rule share a blocking key (the duplicates' key of the longest
+    # word, or the one of the second-longest: one letter more may change the longest word)
+    k1, k2 = R.client_keys("Aurora Studio GmbH"), R.client_keys("Aurora Studios AS")
+    assert (k2["block_key"], k2["block2_key"]) == ("stu", "aur") and k2["block_key"] == duprules.block("aurora studios")
+    assert {k1["block_key"], k1["block2_key"]} & {k2["block_key"], k2["block2_key"]}
+
+
+def test_territory_and_agreement_dates():
+    prog = {"regions": ["Vestland", "Rogaland"], "industries": ["Energy", "timber"]}
+    assert R.outside_territory(prog, ["vestland"], None, "energy") is None  # case ignored
+    assert R.outside_territory(prog, [None, "Bergen", "Vestland"], "NO", None) is None  # any place matches
+    ev = R.outside_territory(prog, ["Troms"], None, "Retail")
+    assert ev["kind"] == "outside_territory" and ev["matched_on"] == ["region", "industry"]
+    assert ev["rules"] == [
+        "outside territory: Troms not in Vestland, Rogaland",
+        "outside territory: industry Retail not in Energy, timber",
+    ]
+    # a country says nothing against a territory of regions, and a region nothing against countries
+    assert R.outside_territory(prog, [], "NO", None) is None
+    nordics = {"regions": ["NO", "SE"]}
+    assert R.outside_territory(nordics, ["Bavaria"], None, None) is None
+    assert R.outside_territory(nordics, ["Vestland"], "no", None) is None
+    assert R.outside_territory(nordics, ["Bavaria"], "DE", None)["rules"] == [
+        "outside territory: Bavaria / DE not in NO, SE"
+    ]
+    assert R.outside_territory(prog, [], None, None) is None  # nothing known: not held against the partner
+    assert R.outside_territory({"regions": [], "industries": []}, ["Troms"], "DE", "Retail") is None  # unrestricted
+    assert R.outside_territory(None, ["Troms"], "DE", "Retail") is None
+    agreement = {"agreement_start": "2026-01-01", "agreement_end": "2026-12-31"}
+    R.check_agreement_in_force(agreement, "2026-01-01")
+    R.check_agreement_in_force(agreement, "2026-12-31")
+    R.check_agreement_in_force({}, "2030-01-01")
+    for day in ("2025-12-31", "2027-01-01"):
+        with pytest.raises(InputError) as e:
+            R.check_agreement_in_force(agreement, day)
+        assert e.value.field == ["input"]
 
 
 def test_registration_decisions_protection_and_expiry():
