@@ -4,6 +4,8 @@ configuration, and one registration by Kestrel, approved — what the README's p
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 
 TIER = "mutation($i: SaveTierDefInput!) { savePartnerTier(input: $i) { tier { id } errors { code message } } }"
@@ -34,8 +36,10 @@ async def seed_partners(url: str, settle, mint, ids: dict[str, str]) -> None:
         programme = {
             "companyId": ids["kestrel"],
             "tier": "silver",
-            "agreementStart": "2026-01-01",
-            "agreementEnd": "2027-12-31",
+            # the agreement runs from January of this year to December two years on (a fixed date
+            # would end it, and with it the demo partner's registrations, on the day it passed)
+            "agreementStart": f"{dt.date.today().year}-01-01",
+            "agreementEnd": agreement_end(),
             "regions": ["Vestland", "Rogaland"],
             "industries": ["timber", "energy"],
             "users": [
@@ -71,3 +75,8 @@ async def seed_partners(url: str, settle, mint, ids: dict[str, str]) -> None:
         await _call(
             c, url, DECIDE, {"i": {"id": ids["kestrel_registration"], "approve": True}}, "decideDealRegistration", admin
         )
+
+
+def agreement_end(today: dt.date | None = None) -> str:
+    """The demo partner agreement's last day: 31 December two years after `today`'s year."""
+    return f"{(today or dt.date.today()).year + 2}-12-31"

@@ -1,5 +1,6 @@
 """Plain conversions of input and stored values shared by every service (no GraphQL import):
-text clean-up, timestamps, ISO dates, and building store filters from optional clauses."""
+text clean-up, e-mail addresses, timestamps, ISO dates, and building store filters from optional
+clauses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
 
 from .errors import ErrorCode, InputError
 from .ids import iso
@@ -105,3 +108,14 @@ def equal(pairs: Iterable[tuple[str, Any]]) -> list[dict]:
 def pick(doc: dict, *keys: str) -> dict:
     """`{key: doc.get(key)}` for the keys named (event payloads: the fields a contract publishes)."""
     return {k: doc.get(k) for k in keys}
+
+
+def email(value: str | None) -> str | None:
+    """A cleaned e-mail address, or None for none."""
+    v = clean_text(value, "email", max_len=254)
+    if not v:
+        return None
+    try:  # syntax only (RFC 5322/6531 via email-validator); deliverability needs DNS, not done here
+        return validate_email(v, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InputError(ErrorCode.INVALID, f"{v!r} is not an e-mail address: {exc}", ["input", "email"]) from None

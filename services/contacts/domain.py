@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from email_validator import EmailNotValidError, validate_email
-
 from services.common.errors import ErrorCode, InputError
-from services.common.values import clean_text
+from services.common.registration import partner_registration  # noqa: F401 - contacts' callers
+from services.common.values import clean_text, email
 
 from . import matchkeys
 
@@ -60,17 +59,6 @@ MANUAL_KINDS = frozenset(
 
 
 # ---- input fields -------------------------------------------------------------------------------
-def email(value: str | None) -> str | None:
-    """A cleaned e-mail address, or None for none."""
-    v = clean_text(value, "email", max_len=254)
-    if not v:
-        return None
-    try:  # syntax only (RFC 5322/6531 via email-validator); deliverability needs DNS, not done here
-        return validate_email(v, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise InputError(ErrorCode.INVALID, f"{v!r} is not an e-mail address: {exc}", ["input", "email"]) from None
-
-
 def company_fields(inp, *, creating: bool) -> dict:
     """The stored fields of a company input (a creation, or the fields an update sets)."""
     out: dict = {}
@@ -128,26 +116,6 @@ def interaction_fields(inp) -> dict:
 
 
 # ---- partners' registrations ----------------------------------------------------------------------
-def partner_registration(
-    partner_company: str,
-    sub: str,
-    *,
-    requested_owner: str | None,
-    account_owner: str | None,
-    partner_manager: str | None,
-) -> dict:
-    """What a partner's registration (a prospect company, a lead, a deal) records: the partner
-    that brought it, and an owner on the vendor's side. Partners never choose the owner: it is
-    the owner of the account the record is registered under, else the partner's manager (the
-    owner of the partner company), else the partner user who registered it. One rule for
-    contacts' and deals' registrations, so a partner's records land in one salesperson's book."""
-    if requested_owner is not None:
-        raise InputError(
-            ErrorCode.NOT_ALLOWED, "the owner of a partner's registration is assigned by the vendor", ["input", "owner"]
-        )
-    return {"partner_id": partner_company, "owner": account_owner or partner_manager or sub}
-
-
 # ---- a won deal -----------------------------------------------------------------------------------
 def company_won(company: dict) -> dict | None:
     """The change a won deal makes to its company: a prospect becomes a client (None: no change)."""

@@ -12,8 +12,8 @@ from services.common.errors import DuplicateKeyError, ErrorCode, InputError
 from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
 from services.common.money import parse_money
+from services.common.registration import partner_registration
 from services.common.values import clean_text, date_input, ts_input
-from services.contacts.domain import partner_registration
 
 from . import domain, events, planning
 from .customfields import DealCustomFieldMutation

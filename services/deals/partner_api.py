@@ -20,7 +20,7 @@ from services.common.ids import new_id, now_iso
 from services.common.money import parse_currency, parse_money
 from services.common.service import Service, Subscription
 from services.common.values import all_of, clean_text, date_input
-from services.contacts.domain import email as clean_email
+from services.common.values import email as clean_email
 
 from . import domain
 from . import estimates as E

@@ -1,6 +1,7 @@
 """The layout of docs/architecture.md holds: the plain-rule modules of every service import no
 GraphQL library (they are unit-tested without it), and imports point one way (domain imports no
-other layer of its service)."""
+other layer of its service), and no service imports another service's code (each is deployed on its
+own; what they share lives in services/common)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ PLAIN = [
     "services.common.money",
     "services.common.values",
     "services.common.errors",
+    "services.common.matchkeys",
+    "services.common.duprules",
+    "services.common.registration",
 ]
 LAYERS = {"service", "queries", "mutations", "events", "policy", "inputs", "types", "audit", "timeline", "attribution"}
 
@@ -41,3 +45,16 @@ def test_domain_imports_no_other_layer(service):
         if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(f"services.{service}"))
     }
     assert not imported & LAYERS, f"services/{service}/domain.py imports {imported & LAYERS}"
+
+
+@pytest.mark.parametrize("service", ["contacts", "deals", "marketing", "support"])
+def test_a_service_imports_only_its_own_code_and_the_common_package(service):
+    others = {"contacts", "deals", "marketing", "support"} - {service}
+    found = []
+    for path in sorted((SERVICES / service).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[:2] in (["services", o] for o in others)]
+    assert not found, f"services/{service} imports other services' code: {found}"
