@@ -289,6 +289,23 @@ async def test_duplicate_field_limit_is_configurable(crm):
     assert "gateway: TURNKEY_MAX_DUPLICATE_FIELDS must be a non-negative integer" in log
 
 
+async def test_the_javascript_planner_answers_as_the_default_rust_one(crm, gw):
+    """TURNKEY_GATEWAY_PLANNER=js (the fallback to the default Rust planner) plans the 360° query
+    to the same answer; any other value stops the gateway."""
+    port = free_port()
+    proc, log = await crm.spawn_gateway(port, {**PRODUCTION, "TURNKEY_GATEWAY_PLANNER": "js"})
+    try:
+        r = await post(f"http://{crm.host}:{port}/graphql", crm.mint("admin", "planner"), QUERY_360)
+        assert r.json() == {"data": await gw.ok(QUERY_360)}, r.text[:300]
+    finally:
+        await kill_gateway(proc, log)
+    port = free_port()
+    with pytest.raises(RuntimeError, match="gateway exited with 1"):
+        await crm.spawn_gateway(port, {**PRODUCTION, "TURNKEY_GATEWAY_PLANNER": "fast"})
+    log = (crm.data_dir / f"gateway-{port}.log").read_text()
+    assert 'gateway: TURNKEY_GATEWAY_PLANNER must be rust or js, got "fast"' in log
+
+
 CREATE = 'mutation { createCompany(input: {name: "CSRF Ltd"}) { company { id } } }'
 COUNT = "{ companies { totalCount } }"
 
