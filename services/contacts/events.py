@@ -39,6 +39,10 @@ def contact_snapshot(doc: dict) -> dict:
         "lifecycle": doc["lifecycle"],
         "owner": doc.get("owner"),
         "partner_id": doc.get("partner_id"),
+        # the stored custom-field values (`{key: value}`, docs/customfields.md): marketing's
+        # segments filter on them. Always present, {} when none, so a replica can tell "no values"
+        # from an older event that did not carry them
+        "custom": dict(doc.get("custom") or {}),
     }
 
 
