@@ -39,6 +39,10 @@ def contact_snapshot(doc: dict) -> dict:
         "lifecycle": doc["lifecycle"],
         "owner": doc.get("owner"),
         "partner_id": doc.get("partner_id"),
+        # the stored custom-field values (`{key: value}`, docs/customfields.md): marketing's
+        # segments filter on them. Always present, {} when none, so a replica can tell "no values"
+        # from an older event that did not carry them
+        "custom": dict(doc.get("custom") or {}),
     }
 
 
@@ -62,7 +66,8 @@ def lifecycle_changed(old: dict, new: dict) -> list[Envelope]:
     """`contacts.contact.lifecycle_changed` if the write changed the lifecycle, else nothing."""
     if old["lifecycle"] == new["lifecycle"]:
         return []
-    return [Envelope(CONTACT_LIFECYCLE_CHANGED, new["id"], {**contact_snapshot(new), "from": old["lifecycle"]})]
+    snap = {k: v for k, v in contact_snapshot(new).items() if k != "custom"}  # the timeline needs no values
+    return [Envelope(CONTACT_LIFECYCLE_CHANGED, new["id"], {**snap, "from": old["lifecycle"]})]
 
 
 # the events of a change (`Context.update` adds its audit record)

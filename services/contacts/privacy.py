@@ -2,7 +2,7 @@
 
 Erasure: the contact keeps its id, company, lifecycle, owner and dates (the company's statistics
 and every other record's links stay), its name becomes "Erased person", its e-mail, phone, job
-title and personal dates go; the free text of its timeline rows and activities is replaced; the
+title, custom-field values and personal dates go; the free text of its timeline rows and activities is replaced; the
 audit log keeps the fact ("erased", who, when) and loses the values of the person's earlier
 entries. `contacts.contact.erased` then makes deals, marketing and support do the same with what
 they hold, and the snapshot event updates their replicas.
@@ -61,6 +61,7 @@ def erased_contact(doc: dict) -> dict:
         "phone": None,
         "phone_key": None,
         "job_title": None,
+        "custom": {},  # admin-defined fields about the person (and the snapshot no longer carries them)
         "interested_in": doc.get("interested_in") or [],
         "merged_from": doc.get("merged_from") or [],
         "erased": True,

@@ -10,18 +10,27 @@ import strawberry
 from strawberry.types import Info
 
 from services.common.authz import ADMIN, MARKETING, STAFF, allow
+from services.common.customfield_types import definitions
 from services.common.errors import DuplicateKeyError, ErrorCode, InputError
 from services.common.graphql import Connection, FromDoc, UserError, payload, payload_errors
 from services.common.ids import new_id, utcnow
 from services.common.values import clean_text, parse_ts, ts_input
 
 from . import audience, segments
+from .profiles import CUSTOM_FIELD_DEFS
 from .types import Contact
 
 SegmentField = strawberry.enum(
     segments.Field, name="SegmentField", description="What a segment condition looks at (docs/marketing.md)."
 )
-SegmentOp = strawberry.enum(segments.Op, name="SegmentOp")
+SegmentOp = strawberry.enum(
+    segments.Op,
+    name="SegmentOp",
+    description="A condition's operator. CUSTOM_FIELD conditions take the operators of the field's kind: "
+    "text and select EQUALS, NOT_EQUALS, IN, NOT_IN; multi-select IN (any of), NOT_IN (none of); number, "
+    "money and date EQUALS, NOT_EQUALS, GT, GTE, LT, LTE, BETWEEN (two values, bounds included); boolean "
+    "IS_TRUE, IS_FALSE; every kind IS_SET, IS_NOT_SET (docs/marketing.md).",
+)
 SegmentMatch = strawberry.enum(segments.Match, name="SegmentMatch")
 
 
@@ -39,6 +48,13 @@ class SegmentCondition:
     values: list[str]
     at: dt.datetime | None
     days: int | None
+    key: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description="CUSTOM_FIELD conditions: the key of the contact custom field.", extensions=allow(STAFF)
+    )
+    def custom_field(self) -> str | None:
+        return self.key
 
 
 def contact_ref(doc: dict) -> Contact:
@@ -78,6 +94,7 @@ class Segment(FromDoc):
                 values=c.get("values") or [],
                 at=parse_ts(c.get("at")),
                 days=c.get("days"),
+                key=c.get("key"),
             )
             for c in self.definition.get("conditions") or []
         ]
@@ -119,6 +136,11 @@ class SegmentConditionInput:
     at: dt.datetime | None = None
     days: int | None = strawberry.field(
         default=None, description="BEFORE/AFTER: this many days before now (stays relative)."
+    )
+    custom_field: str | None = strawberry.field(
+        default=None,
+        description="CUSTOM_FIELD: the key of a contact custom field; `values` in the field's text form "
+        "(numbers, amounts, dates YYYY-MM-DD, option values).",
     )
 
 
@@ -164,20 +186,26 @@ class SegmentEntriesPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def definition_of(d: SegmentDefinitionInput) -> dict:
+async def definition_of(c, d: SegmentDefinitionInput) -> dict:
+    """The input as a checked definition; CUSTOM_FIELD conditions are checked against marketing's
+    replica of contacts' definitions (loaded only when a condition names one)."""
     conds = []
     for i, x in enumerate(d.conditions):
         conds.append(
-            segments.condition(x.field.value, x.op.value, x.values, ts_input(x.at, f"conditions.{i}.at"), x.days)
+            segments.condition(
+                x.field.value, x.op.value, x.values, ts_input(x.at, f"conditions.{i}.at"), x.days, x.custom_field
+            )
         )
-    return segments.check_definition(
-        {
-            "match": d.match.value,
-            "conditions": conds,
-            "include_segments": [str(s) for s in d.include_segment_ids],
-            "exclude_segments": [str(s) for s in d.exclude_segment_ids],
-        }
-    )
+    defn = {
+        "match": d.match.value,
+        "conditions": conds,
+        "include_segments": [str(s) for s in d.include_segment_ids],
+        "exclude_segments": [str(s) for s in d.exclude_segment_ids],
+    }
+    custom = {}
+    if segments.custom_keys(defn):
+        custom = {f["key"]: f for f in await definitions(c, CUSTOM_FIELD_DEFS, "contact")}
+    return segments.check_definition(defn, custom)
 
 
 def entry_ids(contact_ids: list) -> list[str]:
@@ -243,7 +271,7 @@ class SegmentQueries:
     ) -> SegmentPreview | None:
         c = info.context
         try:
-            defn = definition_of(definition)
+            defn = await definition_of(c, definition)
             flt = await audience.member_filter(c.store, defn, None, utcnow())
         except InputError as exc:
             from services.common.errors import PublicError
@@ -263,7 +291,7 @@ class SegmentMutations:
     async def create_segment(self, info: Info, input: CreateSegmentInput) -> SegmentPayload | None:
         c = info.context
         sid = new_id()
-        defn = definition_of(input.definition)
+        defn = await definition_of(c, input.definition)
         await audience.resolve(c.store, defn, sid)  # references exist, no cycle
         ids = entry_ids(input.contact_ids)
         await _known_contacts(c, ids)
@@ -288,7 +316,7 @@ class SegmentMutations:
         if input.description is not None:
             changes["description"] = clean_text(input.description, "description", max_len=2000)
         if input.definition is not None:
-            changes["definition"] = definition_of(input.definition)
+            changes["definition"] = await definition_of(c, input.definition)
             await audience.resolve(c.store, changes["definition"], current["id"])
         doc = await c.update(
             "segments", "Segment", input.id, lambda d: {**d, **changes}, expected_version=input.expected_version

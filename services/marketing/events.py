@@ -1,16 +1,19 @@
 """Marketing's published events (docs/events.md) and its consumers: a replica of contacts' people
-(to validate members) and the revenue attribution of won deals (attribution.py)."""
+(to validate members and evaluate segments), of contacts' custom-field definitions, and the
+revenue attribution of won deals (attribution.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from services.common import customfields as cf
 from services.common.envelope import Envelope
+from services.common.replica import replica
 from services.common.service import Subscription
 from services.common.values import pick
 
 from .attribution import on_deal_won, on_revenue
-from .profiles import ACTIVITY_PATTERNS, on_activity, on_company, on_contact
+from .profiles import ACTIVITY_PATTERNS, CUSTOM_FIELD_DEFS, on_activity, on_company, on_contact
 
 if TYPE_CHECKING:
     from services.common.service import Service
@@ -48,6 +51,7 @@ def subscriptions(service: Service) -> list[Subscription]:
             ["contacts.company.created", "contacts.company.updated"],
             lambda e: on_company(service.store, e),
         ),
+        replica(service, "customfields", "contacts.customfield", CUSTOM_FIELD_DEFS, cf.DEFINITION_FIELDS),
         Subscription("activity", ACTIVITY_PATTERNS, lambda e: on_activity(service.store, e)),
         Subscription("attribution", ["deals.deal.won"], lambda e: on_deal_won(service.store, e)),
         Subscription("revenue", ["deals.deal.won", "deals.estimate.accepted"], lambda e: on_revenue(service.store, e)),

@@ -2,7 +2,7 @@
 references it re-points on `contacts.*.merged` (a membership is one record per campaign and
 contact, so the memberships of a merged person are folded into the survivor's), what it blanks on
 `contacts.contact.erased` (statuses, responses' times, attribution and spend stay; the profile's
-name and address, response texts, call notes and delivery addresses go), and its field of the
+name, address and custom-field values, response texts, call notes and delivery addresses go), and its field of the
 federated `PersonData` export. Registered with one line in service.py."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ CONTACT_REFS = [
     Ref("form_submissions", "contact_id"),
 ]
 BLANKS = [
-    Blank("ref_contacts", "id", fields=("name",), drop=("email",)),
+    Blank("ref_contacts", "id", fields=("name",), drop=("email", "custom")),
     Blank("members", "contact_id", fields=("response",)),
     Blank("call_items", "contact_id", fields=("notes", "outcome_note", "name"), drop=("phone", "email")),
     Blank("deliveries", "contact_id", drop=("email", "to")),

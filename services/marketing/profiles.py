@@ -2,8 +2,12 @@
 evaluated over (`ref_contacts`) and the company replica (`ref_companies`) whose fields each
 profile carries (kind, industry, city, country, value tier).
 
-- `contacts.contact.created|updated`: the person (name, e-mail, company, lifecycle, owner), newest
-  version wins; the company's fields are copied from `ref_companies`.
+- `contacts.contact.created|updated`: the person (name, e-mail, company, lifecycle, owner, custom-field
+  values in their comparison form, segments.profile_custom), newest version wins; the company's
+  fields are copied from `ref_companies`. An event without `custom` (published before contacts
+  carried it) leaves the profile's values as they are.
+- `contacts.customfield.created|updated`: the definitions (`ref_custom_fields`), which a segment's
+  CUSTOM_FIELD condition is checked against when it is saved.
 - `contacts.company.created|updated`: the company replica, then its fields are copied onto every
   profile of the company (so "tier A" or "clients" segments change at once).
 - activity (`deals.deal.*`, `marketing.member.responded`, `marketing.call.logged`,
@@ -18,8 +22,9 @@ from services.common.envelope import Envelope
 from services.common.errors import AlreadyApplied, NotFoundError
 from services.common.store import Store
 
-from .segments import key
+from .segments import key, profile_custom
 
+CUSTOM_FIELD_DEFS = "ref_custom_fields"  # contacts' custom-field definitions (a replica, cf.DEFINITION_FIELDS)
 CONTACT_FIELDS = ("name", "email", "company_id", "lifecycle", "owner", "partner_id")
 COMPANY_FIELDS = ("name", "kind", "country", "tier", "industry", "city", "partner_id")
 ACTIVITY_PATTERNS = [
@@ -50,6 +55,8 @@ def contact_fields(snap: dict) -> dict:
     out = {k: snap.get(k) for k in CONTACT_FIELDS}
     out["lifecycle"] = (out["lifecycle"] or None) and str(out["lifecycle"]).lower()
     out["email"] = (out["email"] or None) and str(out["email"]).strip().lower()
+    if "custom" in snap:
+        out["custom"] = profile_custom(snap.get("custom"))
     return out
 
 

@@ -14,19 +14,24 @@ conditions is a static list.
 
 Conditions are evaluated over a contact **profile**: marketing's replica row of the contact
 (`ref_contacts`, fed by events, see profiles.py): lifecycle, company kind, industry, city, country,
-value tier (from the company replica), owner, e-mail, last activity time, deal status flags, and
-the campaigns responded to. `matches()` evaluates in memory; `to_filter()` gives the equivalent
-Store filter (both agree, including on missing values: the unit tests check them against each
-other on a real store), so membership is computed on read and is current the moment an event
+value tier (from the company replica), owner, e-mail, last activity time, deal status flags, the
+campaigns responded to, and the contact's custom-field values (`custom`, in the comparison form
+`profile_custom` gives them; a CUSTOM_FIELD condition names the field's key and carries its kind,
+checked against marketing's replica of contacts' definitions when the segment is saved).
+`matches()` evaluates in memory; `to_filter()` gives the equivalent Store filter (both agree,
+including on missing values: the unit tests check them against each other on a real store), so
+membership is computed on read and is current the moment an event
 has updated the replica — nothing to rebuild."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from services.common import customfields as cf
 from services.common.errors import ErrorCode, InputError
 from services.common.ids import iso
 
@@ -48,6 +53,7 @@ class Field(Enum):
     LAST_ACTIVITY_AT = "last_activity_at"
     RESPONDED_TO_CAMPAIGN = "responded_to_campaign"
     DEAL_STATUS = "deal_status"
+    CUSTOM_FIELD = "custom_field"  # a contact custom field, named by `key`
 
 
 class Op(Enum):
@@ -57,6 +63,16 @@ class Op(Enum):
     AFTER = "after"  # last activity at or after the time
     IS_SET = "is_set"
     IS_NOT_SET = "is_not_set"
+    # custom fields (the operators each kind takes: CUSTOM_OPS)
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"  # a contact without a value is "not equal", as for NOT_IN
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"  # two values, both bounds included
+    IS_TRUE = "is_true"
+    IS_FALSE = "is_false"  # a stored "no" (a contact without a value: IS_NOT_SET)
 
 
 class Match(Enum):
@@ -84,9 +100,52 @@ _OPS = {
 }
 
 
+_ORDERED = {Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN, Op.IS_SET, Op.IS_NOT_SET}
+_CHOICE = {Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.IS_SET, Op.IS_NOT_SET}
+# the operators of a custom field, by the definition's kind (docs/marketing.md)
+CUSTOM_OPS = {
+    "text": _CHOICE,
+    "select": _CHOICE,
+    "multiselect": {Op.IN, Op.NOT_IN, Op.IS_SET, Op.IS_NOT_SET},  # any of / none of the options
+    "number": _ORDERED,
+    "money": _ORDERED,
+    "date": _ORDERED,
+    "boolean": {Op.IS_TRUE, Op.IS_FALSE, Op.IS_SET, Op.IS_NOT_SET},
+}
+_ONE_VALUE = {Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.GTE, Op.LT, Op.LTE}
+_NO_VALUE = {Op.IS_SET, Op.IS_NOT_SET, Op.IS_TRUE, Op.IS_FALSE}
+_CMP = {Op.GT: "$gt", Op.GTE: "$gte", Op.LT: "$lt", Op.LTE: "$lte"}
+
+
 def key(text: str | None) -> str | None:
     """The comparison key of a free-text profile value (industry, city)."""
     return " ".join(text.split()).casefold() if text else None
+
+
+def option_key(value: str) -> str:
+    """A multi-select option as a profile key: store field names allow only [A-Za-z0-9_], option
+    values are free text ("Gold Plus"), so the folded value's hash."""
+    return "o" + hashlib.sha1((key(value) or "").encode()).hexdigest()[:16]
+
+
+def profile_value(value: Any) -> Any:
+    """A stored custom-field value (services/common/customfields.py) in the form a profile keeps
+    and rules compare: text, select options and dates folded like `key` (dates are unchanged by
+    it), a multi-select as `{option_key: True}`, numbers, amounts and booleans as they are; None
+    for nothing."""
+    if isinstance(value, str):
+        return key(value)
+    if isinstance(value, dict):
+        return {option_key(o): True for o, on in sorted(value.items()) if on} or None
+    if isinstance(value, list):
+        return {option_key(str(o)): True for o in value} or None
+    return value
+
+
+def profile_custom(custom: dict | None) -> dict:
+    """A contact's custom-field values as its profile keeps them (keys without a value left out)."""
+    out = {k: profile_value(v) for k, v in (custom or {}).items() if cf.KEY.match(str(k))}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _bad(msg: str, i: int | None = None) -> InputError:
@@ -94,12 +153,84 @@ def _bad(msg: str, i: int | None = None) -> InputError:
     return InputError(ErrorCode.INVALID, msg, path)
 
 
-def condition(field: str, op: str, values: list[str] | None = None, at: str | None = None, days: int | None = None):
-    return {"field": field, "op": op, "values": values or [], "at": at, "days": days}
+def condition(
+    field: str,
+    op: str,
+    values: list[str] | None = None,
+    at: str | None = None,
+    days: int | None = None,
+    key: str | None = None,
+):
+    out = {"field": field, "op": op, "values": values or [], "at": at, "days": days}
+    return {**out, "key": key} if key is not None else out
 
 
-def check_definition(defn: dict) -> dict:
-    """The definition, validated and normalised (values trimmed and de-duplicated, enums known)."""
+def check_custom(c: dict, defs: dict[str, dict], i: int) -> dict:
+    """A CUSTOM_FIELD condition checked against the contact field's definition (`defs`: key →
+    definition, marketing's replica of contacts' definitions): the operator must suit the kind and
+    the values parse as the kind's values (a retired field or option still filters, like a list
+    filter). The stored condition keeps the values as text (normalised), the definition's `kind`
+    and the comparison values (`typed`), so evaluating it needs no definition."""
+    k = str(c.get("key") or "").strip()
+    if not k:
+        raise _bad("a CUSTOM_FIELD condition names the field (customField: its key)", i)
+    d = defs.get(k)
+    if d is None:
+        raise InputError(
+            ErrorCode.UNKNOWN_REFERENCE,
+            f"contacts have no custom field {k!r}",
+            ["input", "definition", "conditions", str(i), "customField"],
+        )
+    op, kind = Op(c["op"]), d["kind"]
+    if op not in CUSTOM_OPS[kind]:
+        takes = ", ".join(o.name for o in Op if o in CUSTOM_OPS[kind])
+        raise _bad(f"{k} is a {kind} field: it takes {takes}, not {op.name}", i)
+    raw = [str(v) for v in c.get("values") or []]
+    n = len(raw)
+    if op in _NO_VALUE and n:
+        raise _bad(f"{op.name} takes no values", i)
+    if op in _ONE_VALUE and n != 1:
+        raise _bad(f"{op.name} takes exactly one value", i)
+    if op is Op.BETWEEN and n != 2:
+        raise _bad("BETWEEN takes two values: the lowest and the highest", i)
+    if op in (Op.IN, Op.NOT_IN) and not n:
+        raise _bad(f"{k} {op.name} needs at least one value", i)
+    if n > MAX_VALUES:
+        raise _bad(f"at most {MAX_VALUES} values", i)
+    filterable = {**d, "options": [{**o, "retired": False} for o in d.get("options") or []]}
+    parsed = []
+    for v in raw:
+        try:
+            if kind == "multiselect":  # one option per value (";" is no separator here)
+                p = cf.parse({**filterable, "kind": "select"}, v, field=k)
+            else:
+                p = cf.parse(filterable, v, field=k)
+        except InputError as exc:
+            raise _bad(exc.message, i) from None
+        if p is None:
+            raise _bad(f"{k}: an empty value (IS_NOT_SET finds contacts without one)", i)
+        parsed.append(p)
+    if op in (Op.IN, Op.NOT_IN):
+        parsed = list(dict.fromkeys(parsed))
+    if op is Op.BETWEEN and parsed[0] > parsed[1]:
+        raise _bad(f"{k} BETWEEN: the lowest value first, then the highest", i)
+    shown = {**d, "kind": "select"} if kind == "multiselect" else d
+    typed = [option_key(p) for p in parsed] if kind == "multiselect" else [profile_value(p) for p in parsed]
+    return {
+        **condition(Field.CUSTOM_FIELD.value, op.value, [cf.text_of(shown, p) for p in parsed], key=k),
+        "kind": kind,
+        "typed": typed,
+    }
+
+
+def custom_keys(defn: dict) -> set[str]:
+    """The custom fields a (not yet checked) definition's conditions name."""
+    return {str(c.get("key")) for c in defn.get("conditions") or [] if c.get("field") == Field.CUSTOM_FIELD.value}
+
+
+def check_definition(defn: dict, custom_defs: dict[str, dict] | None = None) -> dict:
+    """The definition, validated and normalised (values trimmed and de-duplicated, enums known).
+    `custom_defs`: the contact custom-field definitions by key, for CUSTOM_FIELD conditions."""
     match = Match(defn.get("match") or "all").value
     conds = defn.get("conditions") or []
     if len(conds) > MAX_CONDITIONS:
@@ -110,6 +241,11 @@ def check_definition(defn: dict) -> dict:
             f, op = Field(c["field"]), Op(c["op"])
         except (KeyError, ValueError) as exc:
             raise _bad(f"unknown field or operator: {exc}", i) from None
+        if f is Field.CUSTOM_FIELD:
+            out.append(check_custom(c, custom_defs or {}, i))
+            continue
+        if c.get("key") is not None:
+            raise _bad(f"only CUSTOM_FIELD conditions name a custom field, not {f.name}", i)
         if op not in _OPS[f]:
             raise _bad(f"{f.name} does not take {op.name}", i)
         values = list(dict.fromkeys(" ".join(str(v).split()) for v in c.get("values") or []))
@@ -141,8 +277,43 @@ def _threshold(c: dict, now: dt.datetime) -> str:
 
 
 # ---- in memory ---------------------------------------------------------------------------------
+def custom_matches(c: dict, profile: dict) -> bool:
+    op, typed = Op(c["op"]), c.get("typed") or []
+    value = (profile.get("custom") or {}).get(c["key"])
+    if op is Op.IS_SET:
+        return value is not None
+    if op is Op.IS_NOT_SET:
+        return value is None
+    if c.get("kind") == "multiselect":
+        hit = isinstance(value, dict) and any(value.get(t) is True for t in typed)
+        return hit if op is Op.IN else not hit
+    if op is Op.IS_TRUE:
+        return value is True
+    if op is Op.IS_FALSE:
+        return value is False
+    if op is Op.EQUALS:
+        return value is not None and value == typed[0]
+    if op is Op.NOT_EQUALS:
+        return value is None or value != typed[0]
+    if op is Op.IN:
+        return value is not None and value in typed
+    if op is Op.NOT_IN:
+        return value is None or value not in typed
+    if value is None or isinstance(value, (bool, dict)):
+        return False
+    try:
+        if op is Op.BETWEEN:
+            return typed[0] <= value <= typed[1]
+        t = typed[0]
+        return {Op.GT: value > t, Op.GTE: value >= t, Op.LT: value < t, Op.LTE: value <= t}[op]
+    except TypeError:  # a value of another type than the field's (never written by contacts)
+        return False
+
+
 def condition_matches(c: dict, profile: dict, now: dt.datetime) -> bool:
     f, op = Field(c["field"]), Op(c["op"])
+    if f is Field.CUSTOM_FIELD:
+        return custom_matches(c, profile)
     if f in _KEYED:
         fld, norm = _KEYED[f]
         value = profile.get(fld)
@@ -239,10 +410,39 @@ def member_test(seg: Resolved, now: dt.datetime):
 NOTHING: dict = {"id": {"$in": []}}
 
 
+def custom_filter(c: dict) -> dict:
+    """The Store filter of a CUSTOM_FIELD condition over `ref_contacts` (`custom.<key>`)."""
+    op, typed, path = Op(c["op"]), c.get("typed") or [], f"custom.{c['key']}"
+    if op is Op.IS_SET:
+        return {path: {"$ne": None}}
+    if op is Op.IS_NOT_SET:
+        return {path: None}
+    if c.get("kind") == "multiselect":
+        flags = [f"{path}.{t}" for t in sorted(set(typed))]
+        if op is Op.IN:
+            return {flags[0]: True} if len(flags) == 1 else {"$or": [{fl: True} for fl in flags]}
+        return {"$and": [{fl: {"$ne": True}} for fl in flags]}
+    if op in (Op.IS_TRUE, Op.IS_FALSE):
+        return {path: op is Op.IS_TRUE}
+    if op is Op.EQUALS:
+        return {path: typed[0]}
+    if op is Op.NOT_EQUALS:
+        return {path: {"$ne": typed[0]}}
+    if op is Op.IN:
+        return {path: {"$in": sorted(typed)}}
+    if op is Op.NOT_IN:
+        return {path: {"$nin": sorted(typed)}}
+    if op is Op.BETWEEN:
+        return {path: {"$gte": typed[0], "$lte": typed[1]}}
+    return {path: {_CMP[op]: typed[0]}}
+
+
 def condition_filter(c: dict, now: dt.datetime, responders: dict[str, list[str]]) -> dict:
     """The Store filter of one condition over `ref_contacts`. `responders` maps each campaign id
     the condition names to the ids of the contacts who responded to it."""
     f, op = Field(c["field"]), Op(c["op"])
+    if f is Field.CUSTOM_FIELD:
+        return custom_filter(c)
     if f in _KEYED:
         fld, norm = _KEYED[f]
         if op is Op.IS_SET:

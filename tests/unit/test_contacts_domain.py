@@ -9,7 +9,7 @@ import pytest
 
 from services.common.envelope import Envelope
 from services.common.errors import ErrorCode, InputError, PublicError
-from services.contacts import domain, timeline
+from services.contacts import domain, events, timeline
 from services.contacts.domain import CompanyKind, InteractionKind, Lifecycle
 
 
@@ -302,3 +302,12 @@ def test_timeline_filter():
     }
     with pytest.raises(PublicError):
         timeline.timeline_filter("contact_id", "p1", SimpleNamespace(kinds=None, since=since.replace(tzinfo=None)))
+
+
+def test_the_contact_snapshot_carries_custom_values_and_the_lifecycle_event_does_not():
+    doc = {"id": "p1", "version": 3, "first_name": "Ada", "last_name": "L", "lifecycle": "client"}
+    assert events.contact_snapshot(doc)["custom"] == {}  # none: an empty map, not a missing key
+    doc["custom"] = {"budget": 5000, "tags": {"b2b": True}}
+    assert events.contact_updated(doc).data["custom"] == {"budget": 5000, "tags": {"b2b": True}}
+    (changed,) = events.lifecycle_changed({**doc, "lifecycle": "lead"}, doc)
+    assert "custom" not in changed.data and changed.data["from"] == "lead"

@@ -5,7 +5,7 @@ import pytest
 from services.common.errors import InputError
 from services.common.person_data import ERASED, Blank, blanked
 from services.contacts import duplicates as d
-from services.contacts import privacy, search
+from services.contacts import events, privacy, search
 
 
 def test_fold_ignores_accents_case_and_punctuation():
@@ -119,9 +119,11 @@ def test_search_rank_exact_first():
 
 def test_erased_contact_keeps_ids_and_figures():
     doc = {"id": "c1", "first_name": "Ingrid", "last_name": "Berg", "email": "i@x.se", "phone": "1", "company_id": "k"}
+    doc["custom"] = {"hobby": "Sailing in Ingrid's boat", "budget": 5}
     out = privacy.erased_contact(doc)
     assert out["id"] == "c1" and out["company_id"] == "k"
-    assert "Ingrid" not in str(out) and "i@x.se" not in str(out)
+    assert "Ingrid" not in str(out) and "i@x.se" not in str(out) and "Sailing" not in str(out)
+    assert out["custom"] == {} and events.contact_snapshot({**out, "version": 2, "lifecycle": "lead"})["custom"] == {}
 
 
 def test_blanked_replaces_text_and_drops_values():
