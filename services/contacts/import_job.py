@@ -168,7 +168,7 @@ class Runner:
         self.virtual: dict[tuple[str, str], dict] = {}
         self.virtual_companies: dict[tuple[str, str], dict] = {}
         self.defs: list[dict] = []
-        self.pending: list[tuple[dict, list]] = []
+        self.pending: list[dict] = []  # the chunk's new records, inserted with their events by _flush
         self.pending_ids: dict[str, int] = {}
         self.reemit: list = []  # created events of rows a crashed run had already inserted
         self.columns: dict[str, str] = {}
@@ -240,15 +240,14 @@ class Runner:
         emitted and that a resumed run emits again are applied once by every consumer."""
         pending, self.pending, self.pending_ids = self.pending, [], {}
         reemit, self.reemit = self.reemit, []
-        bodies = [body for body, _ in pending]
-        if bodies:
+        if pending:
             try:
-                await self.store.insert_many(coll, [(body, []) for body in bodies])
+                await self.store.insert_many(coll, [(body, []) for body in pending])
             except DuplicateKeyError:
-                for body in bodies:
+                for body in pending:
                     with contextlib.suppress(DuplicateKeyError):
                         await self.store.insert(coll, body)
-        evs = [e for _, created in pending for e in created] + reemit
+        evs = [self._created_event(coll, body) for body in pending] + reemit
         await self.store.emit(evs, key=f"import-{job['id']}-{int(job['chunk']):06d}")
 
     async def _prefetch(self, coll: str, scope: dict, keys: list[str], rows, virtual: dict) -> dict:
@@ -342,9 +341,9 @@ class Runner:
             if job["dry_run"]:
                 return "updated"
             if match["id"] in self.pending_ids:  # created by an earlier row of this chunk, not yet written
-                body = {**self.pending[self.pending_ids[match["id"]]][0], **change}
+                body = {**self.pending[self.pending_ids[match["id"]]], **change}
                 body["import_mark"] = marked(body.get("import_mark"), job["id"], r.line, "updated")
-                self.pending[self.pending_ids[match["id"]]] = (body, [self._created_event(coll, body)])
+                self.pending[self.pending_ids[match["id"]]] = body
                 self._index(index, mapping, {**body, "created_at": ""})
                 return "updated"
             published = events.company_changed if coll == "companies" else events.contact_changed
@@ -368,7 +367,7 @@ class Runner:
                 self.virtual[(k, v)] = body
             return "created"
         self.pending_ids[body["id"]] = len(self.pending)
-        self.pending.append((body, [self._created_event(coll, body)]))  # inserted with the chunk (_flush)
+        self.pending.append(body)  # inserted with the chunk (_flush)
         self._index(index, mapping, {**body, "created_at": ""})
         return "created"
 
