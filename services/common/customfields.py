@@ -7,8 +7,10 @@ where definitions come from is each service's business.
   `options` (select kinds: `{"value", "label", "retired"}`), `currency` (money), `active`.
 - A record's values live in the record under `custom`: `{key: stored value}` with
   text → str, number → int/float, money → int minor units (the definition's currency), date →
-  "YYYY-MM-DD", boolean → bool, select → the option value, multiselect → `{value: true, ...}` (a map,
-  so one option is filterable as `custom.<key>.<value>` on every store).
+  "YYYY-MM-DD", boolean → bool, select → the option value, multiselect → `{option_key(value): value,
+  ...}` (a map, so one option is filterable as `custom.<key>.<option key>` on every store; the map's
+  keys are hashes because option values are free text, "Gold Plus" or "v1.2", and a stored field
+  name may hold neither spaces nor dots nor a leading "$").
 - `parse`: text from a user, an import cell or an API input → the stored value, or InputError.
 - `apply`: a record's values with some changed (validated, required kept) → the new `custom` map.
 - `view`: the typed list a client sees (label, kind, value as text, plus typed members), in the
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import re
 from typing import Any
 
@@ -52,6 +55,18 @@ MAX_OPTIONS = 200
 MAX_TEXT = 2000
 TRUE = {"true", "yes", "y", "1", "ja", "oui", "x"}
 FALSE = {"false", "no", "n", "0", "nein", "non", ""}
+
+
+def option_key(value: str) -> str:
+    """The stored key of a multi-select option: store field names allow only [A-Za-z0-9_] (and
+    MongoDB reads "." and a leading "$" as operators), option values are free text, so the hash of
+    the value folded as options compare (case, runs of white space)."""
+    return "o" + hashlib.sha1(" ".join(value.split()).casefold().encode()).hexdigest()[:16]
+
+
+def options_of(value: dict) -> list[str]:
+    """The option values of a stored multi-select map."""
+    return [v for v in value.values() if isinstance(v, str)]
 
 
 def _err(message: str, field: str) -> InputError:
@@ -174,7 +189,7 @@ def parse(defn: dict, raw: Any, *, field: str | None = None) -> Any:
         v = live.get(str(p).strip().casefold())
         if v is None:
             raise _err(f"{name}: {p!r} is not one of {', '.join(live.values())}", name)
-        out[v] = True
+        out[option_key(v)] = v
     return out or None
 
 
@@ -214,7 +229,8 @@ def text_of(defn: dict, value: Any) -> str | None:
         return str(from_minor(value, defn["currency"]))
     if kind == "multiselect":
         order = [o["value"] for o in defn["options"]]
-        chosen = [v for v in order if value.get(v)] + sorted(v for v in value if v not in order)
+        stored = options_of(value)
+        chosen = [v for v in order if v in stored] + sorted(v for v in stored if v not in order)
         return ";".join(chosen)
     return str(value)
 
@@ -287,7 +303,9 @@ def filter_clause(
         if opts:
             keys = list((value(";".join(opts), "anyOf") or {}).keys())
             clauses.append(
-                {"$or": [{f"{path}.{k}": True} for k in keys]} if len(keys) > 1 else {f"{path}.{keys[0]}": True}
+                {"$or": [{f"{path}.{k}": {"$exists": True}} for k in keys]}
+                if len(keys) > 1
+                else {f"{path}.{keys[0]}": {"$exists": True}}
             )
         if gte is not None or lte is not None:
             raise InputError(ErrorCode.INVALID, "a multi-select field has no order", ["filter", defn["key"]])
@@ -338,6 +356,7 @@ def retire_option(defn: dict, value: str) -> dict:
     ):
         out["default"] = None
     if defn["kind"] == "multiselect" and defn.get("default"):
-        kept = {k: True for k in defn["default"] if any(o["value"] == k and not o["retired"] for o in options)}
+        live = {o["value"] for o in options if not o["retired"]}
+        kept = {k: v for k, v in defn["default"].items() if v in live}
         out["default"] = kept or None
     return out

@@ -26,7 +26,6 @@ has updated the replica — nothing to rebuild."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -123,9 +122,9 @@ def key(text: str | None) -> str | None:
 
 
 def option_key(value: str) -> str:
-    """A multi-select option as a profile key: store field names allow only [A-Za-z0-9_], option
-    values are free text ("Gold Plus"), so the folded value's hash."""
-    return "o" + hashlib.sha1((key(value) or "").encode()).hexdigest()[:16]
+    """A multi-select option as a profile key: the key contacts store it under
+    (services/common/customfields.py), the hash of the folded value."""
+    return cf.option_key(value)
 
 
 def profile_value(value: Any) -> Any:
@@ -135,8 +134,8 @@ def profile_value(value: Any) -> Any:
     for nothing."""
     if isinstance(value, str):
         return key(value)
-    if isinstance(value, dict):
-        return {option_key(o): True for o, on in sorted(value.items()) if on} or None
+    if isinstance(value, dict):  # a multi-select: {option key: option value}
+        return {option_key(v): True for v in sorted(cf.options_of(value))} or None
     if isinstance(value, list):
         return {option_key(str(o)): True for o in value} or None
     return value

@@ -259,3 +259,42 @@ async def test_deal_and_ticket_custom_fields_from_contacts_definitions(crm, gw, 
         set_ticket, {"i": {"id": ticket, "values": [{"key": sev, "value": "1"}]}}
     )
     assert body["data"]["setTicketCustomFields"] is None
+
+
+CREATE_CONTACT = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } errors { code } } }"
+
+
+async def test_multiselect_options_of_any_text_are_stored_and_filtered(crm, gw):
+    """Option values are free text ("Gold Plus", "v1.2", "$where"): stored under safe keys on
+    both stores, shown as given, and a filter on any of them finds exactly the records that have it."""
+    t = uid()
+    key = f"tags_{t}"
+    options = ["Gold Plus", "v1.2", "$where", "1st"]
+    await call(
+        gw,
+        DEFINE,
+        {"i": {"entity": "CONTACT", "key": key, "label": "Tags", "kind": "MULTISELECT",
+               "options": [{"value": o} for o in options]}},
+        "defineCustomField",
+    )  # fmt: skip
+    ids = []
+    for n, chosen in enumerate(["Gold Plus;v1.2", "$where", "1st;gold plus", ""]):
+        c = await call(gw, CREATE_CONTACT, {"i": {"firstName": "Ada", "lastName": f"Tagged{n} {t}"}}, "createContact")
+        ids.append(c["contact"]["id"])
+        if chosen:
+            values = [{"key": key, "value": chosen}]
+            done = await call(gw, SET, {"i": {"entity": "CONTACT", "id": ids[-1], "values": values}}, "setCustomFields")
+            assert field(done["contact"], key)["value"] == ";".join(
+                o for o in options if o.casefold() in chosen.casefold().split(";")
+            )
+
+    async def having(*wanted: str) -> set[str]:
+        data = await gw.ok(LIST, {"f": {"customFields": [{"key": key, "anyOf": list(wanted)}]}})
+        return {e["node"]["id"] for e in data["contacts"]["edges"]}
+
+    assert await having("gold plus") == {ids[0], ids[2]}
+    assert await having("V1.2") == {ids[0]}
+    assert await having("$where") == {ids[1]}
+    assert await having("1st", "$where") == {ids[1], ids[2]}
+    bad = await gw.body(LIST, {"f": {"customFields": [{"key": key, "anyOf": ["platinum"]}]}})
+    assert bad["errors"] and bad["data"]["contacts"] is None

@@ -6,6 +6,7 @@ import pytest
 
 from services.common import customfields as cf
 from services.common.errors import InputError
+from services.common.store.documents import check_field
 
 
 def d(kind, **kw):
@@ -44,7 +45,7 @@ def test_definitions_are_checked():
         ("boolean", "Yes", True, "true"),
         ("boolean", "no", False, "false"),
         ("select", "GREEN", "green", "green"),
-        ("multiselect", "blue; red", {"blue": True, "red": True}, "red;blue"),
+        ("multiselect", "blue; red", {cf.option_key("blue"): "blue", cf.option_key("red"): "red"}, "red;blue"),
     ],
 )
 def test_values_parse_to_typed_stored_values(kind, raw, stored, text):
@@ -124,10 +125,24 @@ def test_filters_and_sorts():
     assert cf.filter_clause(n, is_set=False) == {"custom.size": {"$exists": False}}
     m = d("multiselect", key="tags")
     assert cf.filter_clause(m, any_of=["red", "blue"]) == {
-        "$or": [{"custom.tags.red": True}, {"custom.tags.blue": True}]
+        "$or": [{f"custom.tags.{cf.option_key(o)}": {"$exists": True}} for o in ("red", "blue")]
     }
     assert cf.sort_spec(n, descending=True) == [("custom.size", -1)]
     with pytest.raises(InputError):
         cf.sort_spec(m)
     with pytest.raises(InputError):
         cf.filter_clause(d("boolean"), gte="true")
+
+
+@pytest.mark.parametrize("option", ["Gold Plus", "v1.2", "$where", "1st", "a.b.c", "Ünïcode ok", " x "])
+def test_any_option_text_is_stored_and_filtered_under_a_safe_field_name(option):
+    """Option values are free text; the stored map's keys are valid store field names (no space,
+    dot or leading "$"), and the filter path is accepted by the store's field check."""
+    m = {**d("multiselect", key="tags"), "options": cf.check_options([(option, None), ("other", None)])}
+    canonical = " ".join(option.split())
+    stored = cf.parse(m, [option])
+    assert list(stored.values()) == [canonical] and cf.text_of(m, stored) == canonical
+    assert all(check_field(f"custom.tags.{k}") for k in stored)
+    clause = cf.filter_clause(m, any_of=[option.upper()])
+    assert clause == {f"custom.tags.{cf.option_key(canonical)}": {"$exists": True}}
+    assert check_field(next(iter(clause)))

@@ -214,7 +214,7 @@ def test_without_definitions_every_custom_key_is_unknown():
 
 def test_profile_values_are_the_comparison_form():
     assert S.profile_custom(
-        {"note": "  Likes   Sailing ", "tags": {"Gold Plus": True, "b2b": True}, "budget": 3, "vip": False}
+        {"note": "  Likes   Sailing ", "tags": cf.parse(DEFS["tags"], "Gold Plus;b2b"), "budget": 3, "vip": False}
     ) == {
         "note": "likes sailing",
         "tags": {S.option_key("gold plus"): True, S.option_key("B2B"): True},
