@@ -8,6 +8,7 @@ import re
 import strawberry
 from strawberry.types import Info
 
+from services.common import duprules
 from services.common.authz import ADMIN, PARTNER, SALES, STAFF, allow
 from services.common.context import Context
 from services.common.errors import ErrorCode, InputError
@@ -33,8 +34,8 @@ CANDIDATES = 200  # per probe
 SCAN = 200  # records compared when no record is named
 
 
-def _keys(kind: RecordKind, doc: dict) -> duplicates.Keys:
-    return duplicates.company_keys(doc) if kind is RecordKind.COMPANY else duplicates.contact_keys(doc)
+def _keys(kind: RecordKind, doc: dict) -> duprules.Keys:
+    return duprules.company_keys(doc) if kind is RecordKind.COMPANY else duprules.contact_keys(doc)
 
 
 async def possible_duplicates(c: Context, kind: RecordKind, doc: dict) -> list[DuplicateMatch]:
@@ -52,7 +53,7 @@ async def possible_duplicates(c: Context, kind: RecordKind, doc: dict) -> list[D
         page = await c.store.find(coll, c.scoped(coll, {field: value}), first=CANDIDATES)
         found.update({d["id"]: d for d in page.items if d["id"] != doc.get("id")})
     target = _keys(kind, doc)
-    ranked = duplicates.ranked(target, [(d, _keys(kind, d)) for d in found.values()])
+    ranked = duprules.ranked(target, [(d, _keys(kind, d)) for d in found.values()])
     return [
         DuplicateMatch(id=d["id"], duplicate_of=doc.get("id") or "", kind=kind, score=s, reasons=why, doc=d)
         for d, s, why in ranked

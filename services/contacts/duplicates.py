@@ -2,35 +2,13 @@
 tests/unit/test_duplicates.py. docs/data.md explains the scores.
 
 The match rules themselves (normalisation, blocking key, scoring) are shared with deals' conflict
-detection of partners' registrations and live in services/common/duprules.py; they are
-re-exported here under their old names. This module adds what only contacts needs: the keys
-stored with a company or contact, and the merge."""
+detection of partners' registrations and live in services/common/duprules.py. This module adds
+what only contacts needs: the keys stored with a company or contact, and the merge."""
 
 from __future__ import annotations
 
-from services.common.duprules import (
-    FREE_MAIL,
-    LEGAL_FORMS,
-    SIMILAR_NAME,
-    THRESHOLD,
-    Keys,
-    block,
-    company_keys,
-    company_name_key,
-    contact_keys,
-    domain_key,
-    email_key,
-    fold,
-    phone_key,
-    ranked,
-    score,
-)
+from services.common.duprules import block, company_keys, contact_keys, fold
 from services.common.errors import ErrorCode, InputError
-
-__all__ = [
-    "FREE_MAIL", "LEGAL_FORMS", "SIMILAR_NAME", "THRESHOLD", "Keys", "block", "company_keys", "company_name_key",
-    "contact_keys", "domain_key", "email_key", "fold", "phone_key", "ranked", "score",
-]  # fmt: skip
 
 MIN_MERGE, MAX_MERGE = 2, 10
 

@@ -31,14 +31,14 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from services.common import customfields
+from services.common import customfields, matchkeys
 from services.common.audit import audit_event
 from services.common.auth import Principal
 from services.common.authz import narrow
 from services.common.errors import ConflictError, DuplicateKeyError, ErrorCode, InputError, NotFoundError
 from services.common.ids import iso, new_id, now_iso
 
-from . import events, imports, matchkeys, policy
+from . import events, imports, policy
 
 if TYPE_CHECKING:
     from services.common.store import Store

@@ -17,10 +17,11 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from services.common import matchkeys
 from services.common.errors import ErrorCode, InputError
 from services.common.values import clean_text
 
-from . import domain, matchkeys
+from . import domain
 
 ENTITIES = ("company", "contact")
 # the record fields a column may fill, per entity ("custom.<key>" fills a custom field)

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services.common.duprules import domain_key, fold, phone_key
 from services.common.errors import ErrorCode, InputError
-
-from .duplicates import domain_key, fold, phone_key
 
 if TYPE_CHECKING:
     from services.common.context import Context

@@ -1,7 +1,9 @@
-"""Plain rules of duplicates, merge and search (services/contacts/duplicates.py, search.py)."""
+"""Plain rules of duplicates (services/common/duprules.py), merge and search (services/contacts/
+duplicates.py, search.py)."""
 
 import pytest
 
+from services.common import duprules as r
 from services.common.errors import InputError
 from services.common.person_data import ERASED, Blank, blanked
 from services.contacts import duplicates as d
@@ -9,66 +11,66 @@ from services.contacts import events, privacy, search
 
 
 def test_fold_ignores_accents_case_and_punctuation():
-    assert d.fold("Müller-Lüdenscheidt, Ö.") == "muller ludenscheidt o"
-    assert d.fold("  ÅSA   Ström ") == "asa strom"
-    assert d.fold(None) == ""
+    assert r.fold("Müller-Lüdenscheidt, Ö.") == "muller ludenscheidt o"
+    assert r.fold("  ÅSA   Ström ") == "asa strom"
+    assert r.fold(None) == ""
 
 
 def test_company_name_key_drops_legal_forms():
-    assert d.company_name_key("Nordhaven Bau GmbH") == "nordhaven bau"
-    assert d.company_name_key("GmbH") == "gmbh"
+    assert r.company_name_key("Nordhaven Bau GmbH") == "nordhaven bau"
+    assert r.company_name_key("GmbH") == "gmbh"
 
 
 def test_phone_key_is_e164_through_libphonenumber():
-    assert d.phone_key("+49 (30) 1234-5678") == "+493012345678"
-    assert d.phone_key("030 12345678", "de") == "+493012345678"
-    assert d.phone_key("030 12345678") is None  # no country: cannot be placed
-    assert d.phone_key("call me") is None
+    assert r.phone_key("+49 (30) 1234-5678") == "+493012345678"
+    assert r.phone_key("030 12345678", "de") == "+493012345678"
+    assert r.phone_key("030 12345678") is None  # no country: cannot be placed
+    assert r.phone_key("call me") is None
 
 
 def test_domain_key_from_mail_or_website_and_not_free_mail():
-    assert d.domain_key("https://www.Nordhaven.se/about") == "nordhaven.se"
-    assert d.domain_key("Ingrid@nordhaven.se") == "nordhaven.se"
-    assert d.domain_key("someone@gmail.com") is None
-    assert d.domain_key("localhost") is None
-    assert d.domain_key("http://[x.y") is None  # urlsplit refuses it; no crash
-    assert d.phone_key("+" * 300) is None
+    assert r.domain_key("https://www.Nordhaven.se/about") == "nordhaven.se"
+    assert r.domain_key("Ingrid@nordhaven.se") == "nordhaven.se"
+    assert r.domain_key("someone@gmail.com") is None
+    assert r.domain_key("localhost") is None
+    assert r.domain_key("http://[x.y") is None  # urlsplit refuses it; no crash
+    assert r.phone_key("+" * 300) is None
 
 
 def test_score_same_email_is_near_certain_with_reasons():
-    a = d.contact_keys({"first_name": "Ingrid", "last_name": "Berg", "email": "ingrid@nordhaven.se"})
-    b = d.contact_keys({"first_name": "Inga", "last_name": "Bergström", "email": "INGRID@nordhaven.se"})
-    s, why = d.score(a, b)
+    a = r.contact_keys({"first_name": "Ingrid", "last_name": "Berg", "email": "ingrid@nordhaven.se"})
+    b = r.contact_keys({"first_name": "Inga", "last_name": "Bergström", "email": "INGRID@nordhaven.se"})
+    s, why = r.score(a, b)
     assert s >= 95 and "same e-mail" in why
 
 
 def test_score_fuzzy_names_and_word_order():
-    a = d.contact_keys({"first_name": "José", "last_name": "García"})
-    b = d.contact_keys({"first_name": "Garcia", "last_name": "Jose"})
-    s, why = d.score(a, b)
+    a = r.contact_keys({"first_name": "José", "last_name": "García"})
+    b = r.contact_keys({"first_name": "Garcia", "last_name": "Jose"})
+    s, why = r.score(a, b)
     assert s == 70 and why == ["same name"]
-    c = d.contact_keys({"first_name": "Jose", "last_name": "Garcya"})
-    s2, why2 = d.score(a, c)
-    assert d.THRESHOLD <= s2 < 70 and why2[0].startswith("similar name")
-    far = d.contact_keys({"first_name": "Anna", "last_name": "Lind"})
-    assert d.score(a, far)[0] < d.THRESHOLD
+    c = r.contact_keys({"first_name": "Jose", "last_name": "Garcya"})
+    s2, why2 = r.score(a, c)
+    assert r.THRESHOLD <= s2 < 70 and why2[0].startswith("similar name")
+    far = r.contact_keys({"first_name": "Anna", "last_name": "Lind"})
+    assert r.score(a, far)[0] < r.THRESHOLD
 
 
 def test_score_company_domain_supports_similar_name():
-    a = d.company_keys({"name": "Nordhaven Bau GmbH", "website": "nordhaven.se"})
-    b = d.company_keys({"name": "Nordhaven Bau", "website": "https://www.nordhaven.se"})
-    s, why = d.score(a, b)
+    a = r.company_keys({"name": "Nordhaven Bau GmbH", "website": "nordhaven.se"})
+    b = r.company_keys({"name": "Nordhaven Bau", "website": "https://www.nordhaven.se"})
+    s, why = r.score(a, b)
     assert s == 100 and set(why) == {"same name", "same domain"}
 
 
 def test_ranked_filters_and_orders():
-    t = d.contact_keys({"first_name": "Ingrid", "last_name": "Berg", "phone": "+46 8 123 456 78"})
+    t = r.contact_keys({"first_name": "Ingrid", "last_name": "Berg", "phone": "+46 8 123 456 78"})
     docs = [
         ({"id": "1", "first_name": "X", "last_name": "Y", "phone": "+46812345678"}, None),
         ({"id": "2", "first_name": "Ingrid", "last_name": "Berg"}, None),
         ({"id": "3", "first_name": "Other", "last_name": "Person"}, None),
     ]
-    out = d.ranked(t, [(doc, d.contact_keys(doc)) for doc, _ in docs])
+    out = r.ranked(t, [(doc, r.contact_keys(doc)) for doc, _ in docs])
     assert [o[0]["id"] for o in out] == ["1", "2"]
 
 

@@ -1,11 +1,12 @@
-"""Match keys (services/contacts/matchkeys.py) and the plain import rules (services/contacts/imports.py)."""
+"""Match keys (services/common/matchkeys.py) and the plain import rules (services/contacts/imports.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from services.common import matchkeys
 from services.common.errors import InputError
-from services.contacts import imports, matchkeys
+from services.contacts import imports
 
 
 def test_email_key_case_folds_and_trims():
