@@ -18,6 +18,7 @@ from services.common.errors import DuplicateKeyError, ErrorCode, InputError, Pub
 from services.common.graphql import Connection, Money, payload_errors
 from services.common.ids import iso, new_id, now_iso
 from services.common.money import parse_money
+from services.common.registration import partner_registration
 from services.common.values import all_of, clean_text, equal, ts_input
 
 from . import day, day_events, domain, events, handover
@@ -111,7 +112,7 @@ def _lead_text(inp, creating: bool) -> dict:
 
 async def _partner_owner(c: Context, account_owner: str | None, requested: str | None) -> dict:
     partner = await c.store.get("companies", c.principal.company)
-    return domain.partner_registration(
+    return partner_registration(
         c.principal.company,
         c.principal.sub,
         requested_owner=requested,

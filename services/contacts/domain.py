@@ -9,7 +9,6 @@ from enum import Enum
 
 from services.common import matchkeys
 from services.common.errors import ErrorCode, InputError
-from services.common.registration import partner_registration  # noqa: F401 - contacts' callers
 from services.common.values import clean_text, email
 
 

@@ -11,6 +11,7 @@ from services.common.context import Context
 from services.common.errors import ErrorCode, InputError
 from services.common.graphql import payload_errors
 from services.common.ids import new_id, now_iso
+from services.common.registration import partner_registration
 from services.common.values import clean_text, ts_input
 
 from . import domain, duplicates, events, timeline
@@ -64,15 +65,16 @@ async def _owned(
     c: Context, fields: dict, *, partner_may: bool, registers: str, field: str, account_owner=None
 ) -> None:
     """Set the owner of a new record: its creator, or for a partner's registration the one that
-    `domain.partner_registration` assigns. A partner registers only new business (`partner_may`):
-    `registers` names it, `field` is the input field that says otherwise."""
+    `partner_registration` (services/common/registration.py) assigns. A partner registers only
+    new business (`partner_may`): `registers` names it, `field` is the input field that says
+    otherwise."""
     p = c.principal
     if p.role == PARTNER:
         if not partner_may:
             message = f"partners register {registers}; the owner is assigned by the vendor"
             raise InputError(ErrorCode.NOT_ALLOWED, message, ["input", field])
         manager = await _partner_manager(c)
-        registration = domain.partner_registration(
+        registration = partner_registration(
             p.company, p.sub, requested_owner=fields.get("owner"), account_owner=account_owner, partner_manager=manager
         )
         fields.update(registration)

@@ -9,6 +9,7 @@ import pytest
 
 from services.common.envelope import Envelope
 from services.common.errors import ErrorCode, InputError, PublicError
+from services.common.registration import partner_registration
 from services.contacts import domain, events, timeline
 from services.contacts.domain import CompanyKind, InteractionKind, Lifecycle
 
@@ -147,7 +148,7 @@ def test_a_logged_interaction_is_manual_and_about_someone():
 
 # ---- partner registration -------------------------------------------------------------------------
 def register(**kw):
-    return domain.partner_registration(
+    return partner_registration(
         "p1", "partner-user", **{"requested_owner": None, "account_owner": None, "partner_manager": None, **kw}
     )
 
