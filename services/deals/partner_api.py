@@ -11,7 +11,6 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
-from services.common import duprules
 from services.common.authz import ADMIN, PARTNER, SALES, STAFF, allow
 from services.common.envelope import Envelope
 from services.common.errors import ErrorCode, InputError, PublicError
@@ -160,38 +159,6 @@ async def find_conflicts(store, keys: dict, partner_id: str) -> list[dict]:
             regs_by_id[r["id"]] = r
     regs = sorted(regs_by_id.values(), key=lambda r: r["id"])
     return R.conflicts(keys, staff, regs)
-
-
-async def backfill_match_keys(store) -> None:
-    """Registrations and client keys written before the duplicate rules get their keys once
-    (registrations: all of them, from the client fields they keep; client keys: the blocking keys
-    of the name key they have)."""
-    for r in await store.find_all("registrations", {"block_key": {"$exists": False}}):
-
-        def fn(doc: dict) -> dict | None:
-            if "block_key" in doc:
-                return None
-            keys = R.client_keys(
-                doc.get("client_name"),
-                doc.get("client_website"),
-                doc.get("client_email"),
-                phone=doc.get("client_phone"),
-                country=doc.get("client_country"),
-                registration=doc.get("client_registration_number"),
-                vat=doc.get("client_vat_number"),
-            )
-            return {**doc, **keys}
-
-        await store.mutate("registrations", r["id"], fn)
-    for k in await store.find_all("client_keys", {"block_key": {"$exists": False}}):
-
-        def fn2(doc: dict) -> dict | None:
-            if "block_key" in doc:
-                return None
-            b1, b2 = duprules.blocks(doc.get("name_key") or "")
-            return {**doc, "block_key": b1 or None, "block2_key": b2 or None}
-
-        await store.mutate("client_keys", k["id"], fn2)
 
 
 async def on_client(store, e: Envelope, kind: str) -> None:

@@ -100,7 +100,6 @@ class DealsService(Service):
                     pass
 
         await self.backfill_forecast_fields()
-        await partner_api.backfill_match_keys(s)
 
     async def backfill_forecast_fields(self) -> None:
         """Deals written before the forecast fields existed get them once (planning.derive)."""
