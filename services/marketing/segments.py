@@ -121,23 +121,17 @@ def key(text: str | None) -> str | None:
     return " ".join(text.split()).casefold() if text else None
 
 
-def option_key(value: str) -> str:
-    """A multi-select option as a profile key: the key contacts store it under
-    (services/common/customfields.py), the hash of the folded value."""
-    return cf.option_key(value)
-
-
 def profile_value(value: Any) -> Any:
     """A stored custom-field value (services/common/customfields.py) in the form a profile keeps
     and rules compare: text, select options and dates folded like `key` (dates are unchanged by
-    it), a multi-select as `{option_key: True}`, numbers, amounts and booleans as they are; None
+    it), a multi-select as `{cf.option_key(option): True}`, numbers, amounts and booleans as they are; None
     for nothing."""
     if isinstance(value, str):
         return key(value)
     if isinstance(value, dict):  # a multi-select: {option key: option value}
-        return {option_key(v): True for v in sorted(cf.options_of(value))} or None
+        return {cf.option_key(v): True for v in sorted(cf.options_of(value))} or None
     if isinstance(value, list):
-        return {option_key(str(o)): True for o in value} or None
+        return {cf.option_key(str(o)): True for o in value} or None
     return value
 
 
@@ -214,7 +208,7 @@ def check_custom(c: dict, defs: dict[str, dict], i: int) -> dict:
     if op is Op.BETWEEN and parsed[0] > parsed[1]:
         raise _bad(f"{k} BETWEEN: the lowest value first, then the highest", i)
     shown = {**d, "kind": "select"} if kind == "multiselect" else d
-    typed = [option_key(p) for p in parsed] if kind == "multiselect" else [profile_value(p) for p in parsed]
+    typed = [cf.option_key(p) for p in parsed] if kind == "multiselect" else [profile_value(p) for p in parsed]
     return {
         **condition(Field.CUSTOM_FIELD.value, op.value, [cf.text_of(shown, p) for p in parsed], key=k),
         "kind": kind,
